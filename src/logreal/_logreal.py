@@ -1,0 +1,548 @@
+"""``LogReal``: a vectorised signed log-space real.
+
+A value is stored as two arrays of one float dtype: ``sign`` in {-1, 0, +1}
+(nan for a nan) and ``logabs = log|x|``.  There is one zero (sign 0, logabs
+-inf) and one nan (both components nan); every operation returns that
+canonical form.  The arithmetic kernels live in :mod:`logreal._special`; this
+module is the type, its operators and its NumPy protocols.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from . import _format
+from ._backend import Array, Namespace, as_float, is_python_scalar, namespace, quiet
+from ._special import canonical, signed_add
+
+__all__ = ["LogReal", "exp", "implements", "log", "sqrt"]
+
+# NumPy functions and ufuncs that LogReal answers, filled by ``implements``.
+_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
+_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {}
+
+
+def implements(*numpy_callables: Callable[..., Any]) -> Callable[[Any], Any]:
+    """Register ``fn`` as LogReal's answer to NumPy functions or ufuncs."""
+
+    def register(fn: Any) -> Any:
+        for f in numpy_callables:
+            table: dict[Any, Any] = _UFUNCS if isinstance(f, np.ufunc) else _FUNCTIONS
+            table[f] = fn
+        return fn
+
+    return register
+
+
+def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        m = a[-i] if i <= len(a) else 1
+        n = b[-i] if i <= len(b) else 1
+        if m != n and m != 1 and n != 1:
+            raise ValueError(f"shapes {a} and {b} do not broadcast together")
+        out.append(n if m == 1 else m)
+    return tuple(reversed(out))
+
+
+def _from_real(x: object) -> tuple[Array, Array]:
+    """(sign, logabs) of real values."""
+    if type(x) is int and abs(x) > 2**1000:  # beyond float range, still exact
+        logabs = math.log(abs(x))
+        return np.asarray(math.copysign(1.0, x)), np.asarray(logabs)
+    xp = namespace(x)
+    a = as_float(x, xp)
+    with quiet():
+        return canonical(xp.sign(a), xp.log(xp.abs(a)), xp)
+
+
+class LogReal:
+    """Real numbers stored as a sign and a log-magnitude, as arrays.
+
+    Products become sums and sums become signed log-sum-exp, so 1e-40000 and
+    -1e+500 are as ordinary as 0.5.  It is a ring: negative numbers and
+    subtraction work, and ``x - x`` is exactly zero.
+
+    Parameters
+    ----------
+    x : array_like or LogReal
+        Real values: a scalar, a (nested) list, a NumPy array or any array-API
+        array.  Integers become float64; float32 stays float32.
+
+    See Also
+    --------
+    LogReal.from_log : build from log-magnitudes and signs.
+    exp : ``e**z`` for real ``z`` as a LogReal.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import logreal as lr
+    >>> p = lr.LogReal(np.full(100_000, 0.5))
+    >>> float(lr.prod(p).logabs)               # np.prod gives 0.0
+    -69314.71805599453
+    >>> lr.exp(1000.0) - lr.exp(1000.0)
+    LogReal(0.0)
+    >>> lr.LogReal.from_log([-40000 * np.log(10), 0.0], sign=[1, -1]) * 1.5
+    LogReal([ 1.5e-40000, -1.5])
+    """
+
+    __slots__ = ("_logabs", "_sign")
+    __array_priority__ = 1000
+
+    def __init__(self, x: object) -> None:
+        if isinstance(x, LogReal):
+            self._sign, self._logabs = x._sign, x._logabs
+        else:
+            self._sign, self._logabs = _from_real(x)
+
+    # -- construction --------------------------------------------------------
+
+    @classmethod
+    def _new(cls, sign: Array, logabs: Array) -> LogReal:
+        """Wrap components that are already canonical (no checks)."""
+        out = object.__new__(cls)
+        out._sign, out._logabs = sign, logabs
+        return out
+
+    @classmethod
+    def from_log(cls, logabs: object, sign: object = 1) -> LogReal:
+        """The numbers ``sign * e**logabs``, broadcasting the two.
+
+        Parameters
+        ----------
+        logabs : array_like
+            Log-magnitudes; -inf is zero, +inf is infinite.
+        sign : array_like, optional
+            Signs, read as ``np.sign(sign)`` (so any real works); 1 by default.
+
+        Examples
+        --------
+        >>> import logreal as lr
+        >>> lr.LogReal.from_log([0.0, 2000.0, -float("inf")], sign=[-1, 1, 1])
+        LogReal([-1.0,  3.881180194377119e+868,  0.0])
+        """
+        xp = namespace(logabs, sign)
+        la = as_float(logabs, xp)
+        sa = xp.asarray(sign, dtype=la.dtype) if is_python_scalar(sign) else as_float(sign, xp)
+        dtype = xp.result_type(la, sa)
+        shape = _broadcast_shape(tuple(la.shape), tuple(sa.shape))
+        la = xp.broadcast_to(xp.astype(la, dtype), shape)
+        sa = xp.broadcast_to(xp.astype(sa, dtype), shape)
+        with quiet():
+            return cls._new(*canonical(xp.sign(sa), la, xp))
+
+    # -- components and array behaviour -------------------------------------
+
+    @property
+    def sign(self) -> Array:
+        """Signs: -1, 0 or +1 (nan for a nan), in the input's namespace."""
+        return self._sign
+
+    @property
+    def logabs(self) -> Array:
+        """Natural logs of the magnitudes (-inf for zero)."""
+        return self._logabs
+
+    @property
+    def dtype(self) -> Any:
+        """The float dtype of both components."""
+        return self._logabs.dtype
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self._logabs.shape)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def T(self) -> LogReal:
+        """The transpose (axes reversed)."""
+        return self.transpose()
+
+    def transpose(self, *axes: int) -> LogReal:
+        xp = self._xp
+        order = tuple(axes[0]) if len(axes) == 1 and axes[0] is not None else axes
+        order = order or tuple(reversed(range(self.ndim)))
+        return LogReal._new(
+            xp.permute_dims(self._sign, order), xp.permute_dims(self._logabs, order)
+        )
+
+    def reshape(self, *shape: Any) -> LogReal:
+        """The same values in a new shape (NumPy's rules, ``-1`` allowed)."""
+        shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+        xp = self._xp
+        return LogReal._new(xp.reshape(self._sign, shape), xp.reshape(self._logabs, shape))
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d LogReal")
+        return self.shape[0]
+
+    def __iter__(self) -> Iterator[LogReal]:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d LogReal")
+        return (self[i] for i in range(self.shape[0]))
+
+    def __getitem__(self, index: Any) -> LogReal:
+        if isinstance(index, LogReal):
+            raise TypeError("a LogReal cannot index an array; use a boolean or integer array")
+        xp = self._xp
+        return LogReal._new(xp.asarray(self._sign[index]), xp.asarray(self._logabs[index]))
+
+    def __setitem__(self, index: Any, value: object) -> None:
+        v = _lift(value, self)
+        self._sign[index] = v._sign
+        self._logabs[index] = v._logabs
+
+    @property
+    def _xp(self) -> Namespace:
+        return namespace(self._logabs)
+
+    # -- back to floats -----------------------------------------------------
+
+    def to_real(self) -> Array:
+        """The values as floats: overflow gives +-inf, underflow rounds (to -0.0 if negative).
+
+        Examples
+        --------
+        >>> import logreal as lr
+        >>> lr.exp([1000.0, -800.0, -745.0]).to_real()
+        array([inf, 0.0e+000, 4.9e-324])
+        """
+        with quiet():
+            return self._sign * self._xp.exp(self._logabs)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        out = np.asarray(self.to_real())
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __float__(self) -> float:
+        if self.size != 1:
+            raise TypeError("only size-1 LogReal arrays convert to a Python float")
+        return float(self._xp.reshape(self.to_real(), (-1,))[0])
+
+    def __bool__(self) -> bool:
+        if self.size != 1:
+            raise ValueError(
+                "the truth value of a LogReal with more than one element is ambiguous"
+            )
+        return bool(self._xp.reshape(self._sign, (-1,))[0] != 0)
+
+    def __hash__(self) -> int:
+        if self.ndim != 0:
+            raise TypeError("unhashable type: LogReal array (only 0-d LogReals hash)")
+        return hash((float(self._sign), float(self._logabs)))
+
+    def __repr__(self) -> str:
+        sign, logabs = np.asarray(self._sign), np.asarray(self._logabs)
+        body = _format.format_array(sign, logabs, logabs.dtype)
+        suffix = "" if logabs.dtype == np.float64 else f", dtype={logabs.dtype}"
+        return f"LogReal({body}{suffix})"
+
+    __str__ = __repr__
+
+    # -- arithmetic ---------------------------------------------------------
+
+    def __add__(self, other: object) -> LogReal:
+        return _binary(_add, self, other)
+
+    def __radd__(self, other: object) -> LogReal:
+        return _binary(_add, other, self)
+
+    def __sub__(self, other: object) -> LogReal:
+        return _binary(_subtract, self, other)
+
+    def __rsub__(self, other: object) -> LogReal:
+        return _binary(_subtract, other, self)
+
+    def __mul__(self, other: object) -> LogReal:
+        return _binary(_multiply, self, other)
+
+    def __rmul__(self, other: object) -> LogReal:
+        return _binary(_multiply, other, self)
+
+    def __truediv__(self, other: object) -> LogReal:
+        return _binary(_divide, self, other)
+
+    def __rtruediv__(self, other: object) -> LogReal:
+        return _binary(_divide, other, self)
+
+    def __pow__(self, p: object) -> LogReal:
+        return power(self, p)
+
+    def __rpow__(self, base: object) -> LogReal:
+        return power(_lift(base, self), self.to_real())
+
+    def __neg__(self) -> LogReal:
+        return LogReal._new(0.0 - self._sign, self._logabs)
+
+    def __pos__(self) -> LogReal:
+        return self
+
+    def __abs__(self) -> LogReal:
+        return LogReal._new(self._xp.abs(self._sign), self._logabs)
+
+    def __matmul__(self, other: object) -> LogReal:
+        return _UFUNCS[np.matmul](self, other)  # type: ignore[no-any-return]
+
+    def __rmatmul__(self, other: object) -> LogReal:
+        return _UFUNCS[np.matmul](other, self)  # type: ignore[no-any-return]
+
+    # -- exact comparisons on (sign, logabs) ---------------------------------
+
+    def __eq__(self, other: object) -> Array:  # type: ignore[override]
+        return _compare(_equal, self, other)
+
+    def __ne__(self, other: object) -> Array:  # type: ignore[override]
+        return _compare(_not_equal, self, other)
+
+    def __lt__(self, other: object) -> Array:
+        return _compare(_less, self, other)
+
+    def __le__(self, other: object) -> Array:
+        return _compare(_less_equal, self, other)
+
+    def __gt__(self, other: object) -> Array:
+        return _compare(_less, other, self)
+
+    def __ge__(self, other: object) -> Array:
+        return _compare(_less_equal, other, self)
+
+    # -- NumPy protocols ----------------------------------------------------
+
+    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        name = f"numpy.{ufunc.__name__}"
+        if method != "__call__":
+            raise TypeError(f"{name}.{method} is not supported for LogReal")
+        if kwargs:
+            raise TypeError(f"{name} on a LogReal takes no keywords (got {sorted(kwargs)})")
+        fn = _UFUNCS.get(ufunc)
+        if fn is None:
+            raise TypeError(f"{name} is not supported for LogReal (no float fallback)")
+        return fn(*inputs)
+
+    def __array_function__(
+        self, func: Callable[..., Any], types: Any, args: Any, kwargs: Any
+    ) -> Any:
+        fn = _FUNCTIONS.get(func)
+        if fn is None:
+            name = getattr(func, "__name__", repr(func))
+            raise TypeError(f"numpy.{name} is not supported for LogReal (no float fallback)")
+        return fn(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# Operands and the binary kernels.
+
+
+def _lift(value: object, like: LogReal) -> LogReal:
+    """``value`` as a LogReal beside ``like``; Python scalars take like's dtype."""
+    if isinstance(value, LogReal):
+        return value
+    if is_python_scalar(value):
+        sign, logabs = _from_real(value)
+        xp = like._xp
+        return LogReal._new(
+            xp.asarray(float(sign), dtype=like.dtype), xp.asarray(float(logabs), dtype=like.dtype)
+        )
+    if isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real):
+        raise TypeError(f"LogReal holds real numbers; cannot combine with {value!r}")
+    return LogReal(value)
+
+
+def _operands(a: object, b: object) -> tuple[LogReal, LogReal, Namespace]:
+    like = a if isinstance(a, LogReal) else b
+    assert isinstance(like, LogReal)  # callers pass one LogReal at least
+    x, y = _lift(a, like), _lift(b, like)
+    _broadcast_shape(x.shape, y.shape)
+    xp = namespace(x._logabs, y._logabs)
+    if x.dtype != y.dtype:
+        dtype = xp.result_type(x.dtype, y.dtype)
+        x = LogReal._new(xp.astype(x._sign, dtype), xp.astype(x._logabs, dtype))
+        y = LogReal._new(xp.astype(y._sign, dtype), xp.astype(y._logabs, dtype))
+    return x, y, xp
+
+
+_OPERAND_TYPES = (LogReal, numbers.Real, np.ndarray, np.generic, list, tuple)
+
+
+def _accepts(value: object) -> bool:
+    return isinstance(value, _OPERAND_TYPES) or hasattr(value, "__array_namespace__")
+
+
+def _binary(kernel: Callable[..., LogReal], a: object, b: object) -> Any:
+    if not (_accepts(a) and _accepts(b)):
+        return NotImplemented
+    x, y, xp = _operands(a, b)
+    return kernel(x, y, xp)
+
+
+def _add(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
+    return LogReal._new(*signed_add(x._sign, x._logabs, y._sign, y._logabs, xp))
+
+
+def _subtract(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
+    return LogReal._new(*signed_add(x._sign, x._logabs, 0.0 - y._sign, y._logabs, xp))
+
+
+def _multiply(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
+    with quiet():
+        return LogReal._new(*canonical(x._sign * y._sign, x._logabs + y._logabs, xp))
+
+
+def _divide(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
+    # One zero, so c / 0 is +inf for c > 0 and -inf for c < 0 (and 0 / 0 is nan).
+    with quiet():
+        sign = x._sign * xp.where(y._sign == 0, 1.0, y._sign)
+        return LogReal._new(*canonical(sign, x._logabs - y._logabs, xp))
+
+
+def power(x: LogReal, p: object) -> LogReal:
+    """``x ** p`` for real exponents ``p`` (broadcast)."""
+    if isinstance(p, LogReal):
+        p = p.to_real()
+    xp = x._xp
+    if is_python_scalar(p):
+        p = xp.asarray(float(p), dtype=x.dtype)  # type: ignore[arg-type]
+    elif not _accepts(p):
+        return NotImplemented  # type: ignore[no-any-return]
+    else:
+        p = as_float(p, xp)
+    dtype = xp.result_type(x.dtype, p.dtype)
+    p = xp.astype(p, dtype)
+    s, la = xp.astype(x._sign, dtype), xp.astype(x._logabs, dtype)
+    _broadcast_shape(x.shape, tuple(p.shape))
+    with quiet():
+        integral = xp.isfinite(p) & (p == xp.round(p))
+        odd = integral & (xp.remainder(p, 2.0) == 1.0)
+        even = xp.isinf(p) | (integral & ~odd)
+        neg_sign = xp.where(odd, -1.0, xp.where(even, 1.0, math.nan))
+        sign = xp.where(s < 0, neg_sign, xp.where(s == 0, xp.where(p > 0, 0.0, 1.0), s))
+        logabs = xp.where(la == 0, 0.0, p * la)  # |x| = 1 stays 1, even for inf or nan p
+        one = p == 0  # x ** 0 is 1 for every x, nan included (IEEE pow)
+        sign = xp.where(one, 1.0, sign)
+        logabs = xp.where(one, 0.0, logabs)
+        return LogReal._new(*canonical(sign, logabs, xp))
+
+
+def _equal(x: LogReal, y: LogReal, xp: Namespace) -> Array:
+    return (x._sign == y._sign) & (x._logabs == y._logabs)
+
+
+def _not_equal(x: LogReal, y: LogReal, xp: Namespace) -> Array:
+    return ~_equal(x, y, xp)
+
+
+def _less(x: LogReal, y: LogReal, xp: Namespace) -> Array:
+    # Same sign: compare sign * logabs (reversed order for negatives).  The
+    # zero has sign 0 and logabs -inf, whose product is nan: never less.
+    with quiet():
+        same = (x._sign == y._sign) & (x._sign * x._logabs < y._sign * y._logabs)
+        return (x._sign < y._sign) | same
+
+
+def _less_equal(x: LogReal, y: LogReal, xp: Namespace) -> Array:
+    return _less(x, y, xp) | _equal(x, y, xp)
+
+
+def _compare(kernel: Callable[..., Array], a: object, b: object) -> Any:
+    if not (_accepts(a) and _accepts(b)):
+        return NotImplemented
+    x, y, xp = _operands(a, b)
+    return kernel(x, y, xp)
+
+
+# ---------------------------------------------------------------------------
+# Elementwise functions between reals and LogReals.
+
+
+def exp(z: object) -> LogReal:
+    """``e**z`` for real ``z``, exactly: ``logabs = z``, sign +1, never overflows.
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> lr.exp([1000.0, -1000.0]) * lr.exp(-1000.0)
+    LogReal([ 1.0,  0.0e+000])
+    """
+    xp = namespace(z)
+    z = as_float(z, xp)
+    return LogReal.from_log(z, xp.ones_like(z))
+
+
+def log(x: LogReal) -> Array:
+    """Natural log of a LogReal as a real array: -inf at 0, nan for negatives.
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> lr.log(lr.LogReal([0.0, -1.0, 1.0]) * lr.exp(1e6))
+    array([-inf,  nan, 1.e+06])
+    """
+    x = _as_logreal(x)
+    xp = x._xp
+    return xp.where(x._sign > 0, x._logabs, xp.where(x._sign == 0, -math.inf, math.nan))
+
+
+def sqrt(x: object) -> LogReal:
+    """Square root of a LogReal (nan for negatives).
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> lr.sqrt(lr.exp(2000.0)).logabs
+    array(1000.)
+    """
+    return power(_as_logreal(x), 0.5)
+
+
+def _as_logreal(x: object) -> LogReal:
+    return x if isinstance(x, LogReal) else LogReal(x)
+
+
+def _ufunc_binary(kernel: Callable[..., Any]) -> Callable[[object, object], Any]:
+    def call(a: object, b: object) -> Any:
+        x, y, xp = _operands(a, b)
+        return kernel(x, y, xp)
+
+    return call
+
+
+for _ufunc, _kernel in [
+    (np.add, _add),
+    (np.subtract, _subtract),
+    (np.multiply, _multiply),
+    (np.divide, _divide),
+    (np.equal, _equal),
+    (np.not_equal, _not_equal),
+    (np.less, _less),
+    (np.less_equal, _less_equal),
+]:
+    _UFUNCS[_ufunc] = _ufunc_binary(_kernel)
+_UFUNCS[np.greater] = lambda a, b: _UFUNCS[np.less](b, a)
+_UFUNCS[np.greater_equal] = lambda a, b: _UFUNCS[np.less_equal](b, a)
+_UFUNCS[np.negative] = lambda a: -a
+_UFUNCS[np.positive] = lambda a: a
+_UFUNCS[np.absolute] = abs
+_UFUNCS[np.sqrt] = sqrt
+_UFUNCS[np.log] = log
+_UFUNCS[np.power] = lambda a, b: power(_as_logreal(a), b)
+_UFUNCS[np.isnan] = lambda a: a._xp.isnan(a._logabs)
+_UFUNCS[np.isinf] = lambda a: a._logabs == math.inf
+_UFUNCS[np.isfinite] = lambda a: a._xp.isfinite(a._logabs) | (a._sign == 0)
+for _np_func, _attr in [(np.shape, "shape"), (np.ndim, "ndim"), (np.size, "size")]:
+    _FUNCTIONS[_np_func] = lambda a, _attr=_attr: getattr(a, _attr)
+_FUNCTIONS[np.transpose] = lambda a, axes=None: a.transpose(*(() if axes is None else (axes,)))
+_FUNCTIONS[np.reshape] = lambda a, shape, **kw: a.reshape(shape)

@@ -1,0 +1,325 @@
+"""Reductions, contractions and array assembly for LogReal and real arrays.
+
+Each function takes LogReal or real input and keeps the number class: LogReal
+in, LogReal out; real in, real out.  LogReal sums use the shifted sum of
+:func:`logreal._special.signed_logsum` (never pairwise ``logaddexp``), products
+add the logs, contractions sum each entry's terms the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._backend import Array, as_float, namespace, normalize_axis, quiet, scalar_out
+from ._logreal import LogReal, _broadcast_shape, _lift, implements
+from ._special import canonical, signed_cumsum, signed_logsum
+
+__all__ = ["concat", "cumsum", "dot", "matmul", "mean", "prod", "stack", "sum", "where"]
+
+Axis = int | Sequence[int] | None
+
+# Terms a contraction materialises at once (per chunk of rows).
+_CONTRACTION_BLOCK = 1 << 22
+
+
+def _real(x: object) -> Array:
+    xp = namespace(x)
+    return xp.asarray(x)
+
+
+def sum(x: object, axis: Axis = None, keepdims: bool = False) -> Any:
+    """Sum over `axis`; for a LogReal, shifted by the largest magnitude.
+
+    A LogReal sum is within a few ulp of the exact log-magnitude however many
+    terms there are; terms next to the largest one go through ``expm1``, so
+    cancellation is not rounded to a false zero.  The empty sum is zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import logreal as lr
+    >>> tiny = lr.LogReal(np.full(1_000_000, 1e-300))
+    >>> float(lr.sum(tiny).logabs)           # log(1e-294); floats give the same here
+    -676.9600173402494
+    >>> lr.sum(lr.exp([0.0, -2.0**-60]) * [1, -1]).logabs   # 1 - e**-2**-60
+    array(-41.58883083)
+    >>> lr.sum(np.arange(4.0))                 # real in, real out
+    np.float64(6.0)
+    """
+    if isinstance(x, LogReal):
+        axes = normalize_axis(axis, x.ndim)
+        return LogReal._new(*signed_logsum(x.sign, x.logabs, axes, keepdims, x._xp))
+    a = _real(x)
+    xp = namespace(a)
+    return scalar_out(xp.sum(a, axis=_axis_arg(axis, a.ndim), keepdims=keepdims), xp)
+
+
+def prod(x: object, axis: Axis = None, keepdims: bool = False) -> Any:
+    """Product over `axis`; for a LogReal, a sum of logs and a product of signs.
+
+    Its log-magnitude error is that of the plain sum of the n logs.  The empty
+    product is one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import logreal as lr
+    >>> halves = lr.LogReal(np.full(100_000, 0.5))
+    >>> lr.prod(halves).logabs                 # np.prod underflows to 0.0
+    array(-69314.71805599)
+    >>> lr.prod(lr.LogReal([-2.0, 3.0, -4.0]))
+    LogReal(24.0)
+    """
+    if isinstance(x, LogReal):
+        xp = x._xp
+        axes = normalize_axis(axis, x.ndim)
+        with quiet():
+            sign = xp.prod(x.sign, axis=axes, keepdims=keepdims)
+            logabs = xp.sum(x.logabs, axis=axes, keepdims=keepdims)
+            return LogReal._new(*canonical(sign, logabs, xp))
+    a = _real(x)
+    xp = namespace(a)
+    return scalar_out(xp.prod(a, axis=_axis_arg(axis, a.ndim), keepdims=keepdims), xp)
+
+
+def mean(x: object, axis: Axis = None, keepdims: bool = False) -> Any:
+    """Arithmetic mean over `axis` (nan for an empty slice, without a warning).
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> lr.mean(lr.exp([2000.0, 2000.0]) * [1, 3]) / lr.exp(2000.0)
+    LogReal(2.0)
+    """
+    if isinstance(x, LogReal):
+        count = math.prod(x.shape[a] for a in normalize_axis(axis, x.ndim))
+        return sum(x, axis, keepdims) / float(count)
+    a = as_float(_real(x))
+    xp = namespace(a)
+    axes = normalize_axis(axis, a.ndim)
+    count = math.prod(a.shape[i] for i in axes)
+    with quiet():
+        return scalar_out(xp.sum(a, axis=axes, keepdims=keepdims) / count, xp)
+
+
+def cumsum(x: object, axis: int | None = 0) -> Any:
+    """Running sums along `axis` (``None`` flattens first).
+
+    For a LogReal every prefix is a shifted sum like :func:`sum`; prefixes far
+    below the slice's largest term are recomputed by a log-depth scan, so they
+    do not underflow.
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> lr.cumsum(lr.exp([-1000.0, -1000.0, 1000.0])).logabs
+    array([-1000.        ,  -999.30685282,  1000.        ])
+    """
+    if axis is None:
+        x = x.reshape(-1) if isinstance(x, LogReal) else namespace(x).reshape(_real(x), (-1,))
+        axis = 0
+    if isinstance(x, LogReal):
+        if x.ndim == 0:
+            raise ValueError("cumsum needs an array with at least one dimension")
+        (ax,) = normalize_axis(axis, x.ndim)
+        return LogReal._new(*signed_cumsum(x.sign, x.logabs, ax, x._xp))
+    a = _real(x)
+    return namespace(a).cumulative_sum(a, axis=axis)
+
+
+# -- contractions --------------------------------------------------------
+
+
+def matmul(x: object, y: object) -> Any:
+    """Matrix product with NumPy's ``matmul`` rules, each entry an exact log-space sum.
+
+    Every output entry is the shifted sum of its k terms (as :func:`sum`), not
+    a product of rescaled matrices, so an entry far below its row's and
+    column's scale is not lost.
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> a = lr.exp([[1000.0, 0.0], [0.0, -1000.0]])
+    >>> (a @ a).logabs
+    array([[2000.,    1000.],
+           [1000.,       0.]])
+    """
+    if not (isinstance(x, LogReal) or isinstance(y, LogReal)):
+        return namespace(x, y).matmul(_real(x), _real(y))
+    like = x if isinstance(x, LogReal) else y
+    assert isinstance(like, LogReal)
+    a, b = _lift(x, like), _lift(y, like)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul: input operand does not have enough dimensions (0-d)")
+    a2 = a.reshape(1, a.shape[0]) if a.ndim == 1 else a
+    b2 = b.reshape(b.shape[0], 1) if b.ndim == 1 else b
+    if a2.shape[-1] != b2.shape[-2]:
+        raise ValueError(
+            f"matmul: shapes {a.shape} and {b.shape} do not align "
+            f"({a2.shape[-1]} != {b2.shape[-2]})"
+        )
+    _broadcast_shape(a2.shape[:-2], b2.shape[:-2])
+    out = _contract(a2, b2)
+    if a.ndim == 1:
+        out = out[..., 0, :]
+    if b.ndim == 1:
+        out = out[..., 0]
+    return out
+
+
+def _contract(a: LogReal, b: LogReal) -> LogReal:
+    """``a @ b`` for ndim >= 2, in row blocks that bound the k-term temporaries."""
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    batch = math.prod(_broadcast_shape(a.shape[:-2], b.shape[:-2]))
+    rows = max(1, _CONTRACTION_BLOCK // max(1, k * n * batch))
+    blocks = []
+    for start in range(0, max(m, 1), rows):
+        terms = a[..., start : start + rows, :, None] * b[..., None, :, :]
+        blocks.append(sum(terms, axis=-2))
+    return blocks[0] if len(blocks) == 1 else concat(blocks, axis=-2)
+
+
+def dot(x: object, y: object) -> Any:
+    """NumPy's ``dot``: a product with a scalar, ``matmul`` up to 2-d, and for
+    N-d the sum over the last axis of `x` and the second-to-last of `y`.
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> lr.dot(lr.exp([800.0, 800.0]), lr.LogReal([1.0, -1.0]))
+    LogReal(0.0)
+    """
+    if not (isinstance(x, LogReal) or isinstance(y, LogReal)):
+        return np.dot(np.asarray(x), np.asarray(y))
+    like = x if isinstance(x, LogReal) else y
+    assert isinstance(like, LogReal)
+    a, b = _lift(x, like), _lift(y, like)
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.ndim <= 2 and b.ndim <= 2:
+        return matmul(a, b)
+    k = a.shape[-1]
+    kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if k != kb:
+        raise ValueError(f"dot: shapes {a.shape} and {b.shape} not aligned ({k} != {kb})")
+    order = (b.ndim - 2, *range(b.ndim - 2), b.ndim - 1)
+    bm = b.transpose(*order).reshape(k, -1)
+    out = matmul(a.reshape(-1, k), bm)
+    return out.reshape(*a.shape[:-1], *b.shape[:-2], b.shape[-1])
+
+
+# -- assembly --------------------------------------------------------------
+
+
+def where(cond: object, x: object, y: object) -> Any:
+    """Elements of `x` where `cond` holds, else of `y` (LogReal if either is).
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> lr.where([True, False], lr.exp([1e4, 1e4]), -1.0).to_real()
+    array([inf, -1.])
+    """
+    xp = namespace(cond, x, y)
+    c = xp.asarray(cond)
+    if not (isinstance(x, LogReal) or isinstance(y, LogReal)):
+        return xp.where(c, _real(x), _real(y))
+    like = x if isinstance(x, LogReal) else y
+    assert isinstance(like, LogReal)
+    a, b = _lift(x, like), _lift(y, like)
+    dtype = xp.result_type(a.dtype, b.dtype)
+    sign = xp.where(c, xp.astype(a.sign, dtype), xp.astype(b.sign, dtype))
+    logabs = xp.where(c, xp.astype(a.logabs, dtype), xp.astype(b.logabs, dtype))
+    return LogReal._new(sign, logabs)
+
+
+def _assemble(join: Callable[..., Array], xs: Sequence[object], axis: int) -> Any:
+    xs = list(xs)
+    if not xs:
+        raise ValueError("need at least one array to join")
+    like = next((x for x in xs if isinstance(x, LogReal)), None)
+    if like is None:
+        xp = namespace(*xs)
+        return join(xp, [_real(x) for x in xs], axis)
+    parts = [_lift(x, like) for x in xs]
+    xp = namespace(*(p.logabs for p in parts))
+    dtype = xp.result_type(*(p.dtype for p in parts))
+    signs = [xp.astype(p.sign, dtype) for p in parts]
+    logs = [xp.astype(p.logabs, dtype) for p in parts]
+    return LogReal._new(join(xp, signs, axis), join(xp, logs, axis))
+
+
+def concat(xs: Sequence[object], axis: int = 0) -> Any:
+    """Join arrays along an existing axis.
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> lr.concat([lr.exp([1e5]), lr.LogReal([2.0])])
+    LogReal([ 2.806663360426...e+43429,  2.0])
+    """
+    return _assemble(lambda xp, parts, ax: xp.concat(parts, axis=ax), xs, axis)
+
+
+def stack(xs: Sequence[object], axis: int = 0) -> Any:
+    """Join arrays along a new axis.
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> lr.stack([lr.LogReal([1.0, 2.0]), lr.LogReal([3.0, 4.0])]).shape
+    (2, 2)
+    """
+    return _assemble(lambda xp, parts, ax: xp.stack(parts, axis=ax), xs, axis)
+
+
+def _axis_arg(axis: Axis, ndim: int) -> Any:
+    return None if axis is None else normalize_axis(axis, ndim)
+
+
+# -- NumPy's functions on LogReal ------------------------------------------
+
+
+def _numpy_signature(
+    fn: Callable[..., Any], *, flatten_default: bool = False
+) -> Callable[..., Any]:
+    """Adapt ``fn(x, axis, keepdims)`` to NumPy's reduction signature."""
+
+    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, **kw: Any) -> Any:
+        extra = {k: v for k, v in kw.items() if k != "keepdims"}
+        if dtype is not None or out is not None or extra:
+            raise TypeError(f"{fn.__name__} on a LogReal takes only axis (and keepdims)")
+        if flatten_default:  # np.cumsum / np.cumprod flatten when axis is None
+            return fn(a, axis=axis)
+        return fn(a, axis=axis, keepdims=kw.get("keepdims", False))
+
+    return call
+
+
+implements(np.sum)(_numpy_signature(sum))
+implements(np.prod)(_numpy_signature(prod))
+implements(np.mean)(_numpy_signature(mean))
+implements(np.cumsum)(_numpy_signature(cumsum, flatten_default=True))
+implements(np.matmul)(matmul)
+implements(np.dot)(lambda a, b, out=None: dot(a, b) if out is None else _no_out("dot"))
+implements(np.where)(where)
+implements(np.concatenate)(
+    lambda arrays, axis=0, **kw: _plain(concat, "concatenate", arrays, axis, kw)
+)
+implements(np.stack)(lambda arrays, axis=0, **kw: _plain(stack, "stack", arrays, axis, kw))
+
+
+def _no_out(name: str) -> Any:
+    raise TypeError(f"numpy.{name} on a LogReal does not take out=")
+
+
+def _plain(fn: Callable[..., Any], name: str, arrays: Any, axis: int, kw: dict[str, Any]) -> Any:
+    if any(v is not None for v in kw.values()):
+        raise TypeError(f"numpy.{name} on a LogReal takes only axis (got {sorted(kw)})")
+    return fn(arrays, axis=axis)

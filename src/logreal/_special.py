@@ -1,0 +1,352 @@
+"""Stable special functions on real arrays, and the signed log-space kernels.
+
+The kernels work on a number given as a *weight* ``w`` and a log-magnitude ``l``
+(value ``w * e**l``).  A LogReal passes its sign as the weight; ``logsumexp``
+passes SciPy's ``b``.  So LogReal sums and ``logsumexp`` are one algorithm.
+
+Accuracy of a shifted sum
+-------------------------
+With ``m`` the largest finite ``l``, ``sum w e**l = e**m * (K + R)`` where ``K``
+sums the weights of the terms within ``ln 2`` of ``m`` and ``R`` sums
+``w * expm1(l - m)`` over those terms and ``w * exp(l - m)`` over the rest.
+``expm1`` keeps the low bits of terms next to the maximum (so ``1 - e**-2**-60``
+is not a false zero), ``K`` is exact for signs, and the final logarithm is
+``log|K| + log1p(R / K)`` while ``|R / K| < 1/2``, so a tiny correction to a
+dominant term is not rounded away.  Nothing is folded pairwise in log space.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from ._backend import (
+    Array,
+    Namespace,
+    as_float,
+    namespace,
+    normalize_axis,
+    quiet,
+    scalar_out,
+)
+
+__all__ = [
+    "log1mexp",
+    "log1pexp",
+    "logaddexp",
+    "logcumsumexp",
+    "logsubexp",
+    "logsumexp",
+]
+
+LN2 = math.log(2.0)
+
+# --------------------------------------------------------------------------
+# Kernels on (weight, logabs); all arguments share one namespace and dtype.
+
+
+def _log1mexp(d: Array, xp: Namespace) -> Array:
+    """log(1 - e**d) for d <= 0, switching at -ln 2 (Mächler 2012)."""
+    near = d > -LN2
+    # Each branch is evaluated only where it is accurate; the other side's
+    # argument is replaced by a harmless value so that no nan is produced.
+    a = xp.log(-xp.expm1(xp.where(near, d, -1.0)))
+    b = xp.log1p(-xp.exp(xp.where(near, -1.0, d)))
+    return xp.where(near, a, b)
+
+
+def signed_add(sa: Array, la: Array, sb: Array, lb: Array, xp: Namespace) -> tuple[Array, Array]:
+    """(sign, logabs) of ``sa e**la + sb e**lb`` for signs in {-1, 0, 1, nan}."""
+    with quiet():
+        swap = la < lb
+        hi = xp.where(swap, lb, la)
+        lo = xp.where(swap, la, lb)
+        s_hi = xp.where(swap, sb, sa)
+        opposite = (sa * sb) < 0
+        d = xp.where(hi == lo, 0.0, lo - hi)  # <= 0; 0 also for two equal infinities
+        same = xp.log1p(xp.exp(d))
+        logabs = hi + xp.where(opposite, _log1mexp(d, xp), same)
+        return canonical(s_hi, logabs, xp)
+
+
+def canonical(sign: Array, logabs: Array, xp: Namespace) -> tuple[Array, Array]:
+    """One zero (sign 0, logabs -inf) and one nan (sign nan, logabs nan)."""
+    nan = xp.isnan(logabs) | xp.isnan(sign)
+    zero = (logabs == -math.inf) | (sign == 0)
+    sign = xp.where(nan, math.nan, xp.where(zero, 0.0, sign))
+    logabs = xp.where(nan, math.nan, xp.where(zero, -math.inf, logabs))
+    return sign, logabs
+
+
+def _shift(w: Array, lg: Array, axes: tuple[int, ...], xp: Namespace) -> Array:
+    """The largest finite log-magnitude with a nonzero weight (0 where none)."""
+    live = xp.isfinite(lg) & (w != 0)
+    m = xp.max(xp.where(live, lg, -math.inf), axis=axes, keepdims=True)
+    return xp.where(xp.isfinite(m), m, 0.0)
+
+
+def _close_and_rest(w: Array, lg: Array, m: Array, xp: Namespace) -> tuple[Array, Array]:
+    """Per-term contributions to K (weights near the maximum) and to R."""
+    d = lg - m
+    close = xp.isfinite(d) & (d > -LN2)
+    k = xp.where(close, w, 0.0)
+    # Terms with zero weight contribute nothing, even where l is inf or nan.
+    r = xp.where(close, w * xp.expm1(xp.where(close, d, 0.0)), w * xp.exp(d))
+    r = xp.where(w == 0, 0.0, r)
+    return k, r
+
+
+def _finish(k: Array, r: Array, m: Array, xp: Namespace) -> tuple[Array, Array]:
+    total = k + r
+    u = r / k
+    small = xp.abs(u) < 0.5  # False where k == 0 (u is inf or nan)
+    fine = xp.log(xp.abs(xp.where(small, k, 1.0))) + xp.log1p(xp.where(small, u, 0.0))
+    logabs = m + xp.where(small, fine, xp.log(xp.abs(total)))
+    return canonical(xp.sign(total), logabs, xp)
+
+
+def signed_logsum(
+    w: Array, lg: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace
+) -> tuple[Array, Array]:
+    """(sign, logabs) of ``sum(w * e**l)`` over ``axes`` (see the module notes)."""
+    with quiet():
+        m = _shift(w, lg, axes, xp)
+        k, r = _close_and_rest(w, lg, m, xp)
+        k = xp.sum(k, axis=axes, keepdims=True)
+        r = xp.sum(r, axis=axes, keepdims=True)
+        sign, logabs = _finish(k, r, m, xp)
+    if not keepdims:
+        sign = xp.squeeze(sign, axis=axes) if axes else sign
+        logabs = xp.squeeze(logabs, axis=axes) if axes else logabs
+    return sign, logabs
+
+
+def _slice(start: int | None, stop: int | None, axis: int, ndim: int) -> tuple[slice, ...]:
+    idx = [slice(None)] * ndim
+    idx[axis] = slice(start, stop)
+    return tuple(idx)
+
+
+def hillis_steele(
+    parts: tuple[Array, ...],
+    combine: Callable[..., tuple[Array, ...]],
+    axis: int,
+    xp: Namespace,
+) -> tuple[Array, ...]:
+    """Inclusive scan of ``combine`` along ``axis`` in ceil(log2 n) vectorised steps.
+
+    ``parts`` are parallel arrays that together hold one element (sign and
+    logabs, say); ``combine(*earlier, *later)`` must be associative.
+    """
+    ndim = parts[0].ndim
+    n = parts[0].shape[axis]
+    step = 1
+    while step < n:
+        head = _slice(None, step, axis, ndim)
+        prev = _slice(None, n - step, axis, ndim)
+        cur = _slice(step, None, axis, ndim)
+        new = combine(*(p[prev] for p in parts), *(p[cur] for p in parts))
+        parts = tuple(xp.concat([p[head], q], axis=axis) for p, q in zip(parts, new, strict=True))
+        step *= 2
+    return parts
+
+
+def signed_cumsum(sign: Array, logabs: Array, axis: int, xp: Namespace) -> tuple[Array, Array]:
+    """Running signed log-sum-exp along ``axis``.
+
+    Each prefix is the shifted sum of :func:`signed_logsum` with one shift per
+    slice.  Where a prefix is so much smaller than the slice's largest term that
+    the shifted sum underflows (below the square root of the smallest normal),
+    the prefix is recomputed by a log-depth scan of exact pairwise adds.
+    """
+    if logabs.shape[axis] == 0:
+        return sign, logabs
+    with quiet():
+        m = _shift(sign, logabs, (axis,), xp)
+        k, r = _close_and_rest(sign, logabs, m, xp)
+        k = xp.cumulative_sum(k, axis=axis)
+        r = xp.cumulative_sum(r, axis=axis)
+        out_s, out_l = _finish(k, r, m, xp)
+        # A prefix is lost where its shifted sum fell below sqrt(tiny) although
+        # some term in it is nonzero.
+        tiny = math.sqrt(xp.finfo(logabs.dtype).smallest_normal)
+        started = xp.cumulative_sum(xp.astype(sign != 0, logabs.dtype), axis=axis) > 0
+        lost = (out_l - m < math.log(tiny)) & started
+    if bool(xp.any(lost)):
+        scan_s, scan_l = hillis_steele(
+            (sign, logabs), lambda s1, l1, s2, l2: signed_add(s1, l1, s2, l2, xp), axis, xp
+        )
+        out_s = xp.where(lost, scan_s, out_s)
+        out_l = xp.where(lost, scan_l, out_l)
+    return out_s, out_l
+
+
+# --------------------------------------------------------------------------
+# Public functions on real arrays.
+
+
+def _real(*args: object) -> tuple[Namespace, list[Array]]:
+    xp = namespace(*args)
+    arrays = [as_float(a, xp) for a in args]
+    if len(arrays) > 1:
+        dtype = xp.result_type(*arrays)
+        arrays = [xp.astype(a, dtype) for a in arrays]
+    return xp, arrays
+
+
+def log1mexp(x: object) -> Array:
+    """log(1 - e**x) for x <= 0, accurate for every x.
+
+    Uses ``log(-expm1(x))`` above ``-ln 2`` and ``log1p(-exp(x))`` below
+    (Mächler 2012).  Returns -inf at 0 and nan for x > 0.
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> float(lr.log1mexp(-1e-20))       # log(1e-20); naive log(1 - exp(x)) gives -inf
+    -46.0517018598809
+    >>> float(lr.log1mexp(-50.0))         # -e**-50; naive gives 0.0
+    -1.9287498479639178e-22
+    """
+    xp, (x,) = _real(x)
+    with quiet():
+        out = _log1mexp(x, xp)
+    return scalar_out(out, xp)
+
+
+def log1pexp(x: object) -> Array:
+    """log(1 + e**x), accurate for every x (the softplus).
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> float(lr.log1pexp(1000.0)), float(lr.log1pexp(-50.0))
+    (1000.0, 1.9287498479639178e-22)
+    """
+    xp, (x,) = _real(x)
+    with quiet():
+        out = xp.logaddexp(xp.zeros_like(x), x)
+    return scalar_out(out, xp)
+
+
+def logaddexp(a: object, b: object) -> Array:
+    """log(e**a + e**b) without overflow, elementwise with broadcasting.
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> float(lr.logaddexp(1000.0, 1000.0))
+    1000.6931471805599
+    """
+    xp, (a, b) = _real(a, b)
+    with quiet():
+        out = xp.logaddexp(a, b)
+    return scalar_out(out, xp)
+
+
+def logsubexp(a: object, b: object) -> Array:
+    """log(e**a - e**b) for a >= b, elementwise with broadcasting.
+
+    -inf where ``a == b`` (finite, or both -inf); nan where ``a < b`` and for
+    ``a == b == +inf``.
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> float(lr.logsubexp(0.0, -2.0**-60))     # log(1 - e**-2**-60)
+    -41.58883083359672
+    >>> float(lr.logsubexp(1.0, 1.0))
+    -inf
+    """
+    xp, (a, b) = _real(a, b)
+    with quiet():
+        d = xp.where(a == b, 0.0, b - a)
+        out = a + _log1mexp(d, xp)
+        out = xp.where((a == b) & (a == -math.inf), -math.inf, out)
+    return scalar_out(out, xp)
+
+
+def logsumexp(
+    a: object,
+    axis: int | Sequence[int] | None = None,
+    b: object = None,
+    keepdims: bool = False,
+    return_sign: bool = False,
+) -> Array | tuple[Array, Array]:
+    """log(sum(b * exp(a))) without overflow, with SciPy's contract.
+
+    Parameters
+    ----------
+    a : array_like
+        Exponents.
+    axis : None or int or tuple of ints, optional
+        Axes to sum over; all by default.
+    b : array_like, optional
+        Weights broadcast against `a`; they may be negative.  A zero weight
+        removes its term even where `a` is inf or nan (as in SciPy).
+    keepdims : bool, optional
+        Keep the reduced axes with length one.
+    return_sign : bool, optional
+        Return ``(log|s|, sign(s))``.  Without it a negative sum gives nan.
+
+    Returns
+    -------
+    res : array or scalar
+        ``log|sum(b * exp(a))|``.
+    sgn : array or scalar
+        Only with `return_sign`: +1, -1, 0 for an empty or exactly cancelling
+        sum, nan where the sum is nan (as ``inf - inf``).
+
+    Notes
+    -----
+    Unlike ``scipy.special.logsumexp`` the terms next to the largest one are
+    summed through ``expm1``, so ``1 - e**-2**-60`` is not a false zero, and
+    ``[1000, 1000, 999]`` with weights ``[1, -1, 1]`` gives ``(999.0, 1.0)``
+    rather than ``(nan, nan)``; an empty sum has sign 0, not -1.
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> float(lr.logsumexp([1000.0, 1000.0]))
+    1000.6931471805599
+    >>> lr.logsumexp([1000.0, 1000.0, 999.0], b=[1, -1, 1], return_sign=True)
+    (np.float64(999.0), np.float64(1.0))
+    >>> float(lr.logsumexp([0.0, -2.0**-60], b=[1, -1]))
+    -41.58883083359672
+    """
+    if b is None:
+        xp, (a,) = _real(a)
+        w = xp.ones_like(a)
+    else:
+        xp, (a, w) = _real(a, b)
+        a, w = xp.broadcast_arrays(a, w)
+    axes = normalize_axis(axis, a.ndim)
+    with quiet():
+        mag = xp.abs(w)
+        extreme = bool(xp.any((mag > 2.0**500) | ((mag < 2.0**-500) & (mag != 0))))
+        if extreme:  # fold the weights' magnitudes into the exponents
+            a = a + xp.log(mag)
+            w = xp.sign(w)
+        a = xp.where(w == 0, -math.inf, a)
+    sign, logabs = signed_logsum(w, a, axes, keepdims, xp)
+    if not return_sign:
+        logabs = xp.where(sign < 0, math.nan, logabs)
+        return scalar_out(logabs, xp)
+    return scalar_out(logabs, xp), scalar_out(sign, xp)
+
+
+def logcumsumexp(a: object, axis: int = 0) -> Array:
+    """Running log-sum-exp along `axis`: ``out[i] = log(sum(exp(a[:i + 1])))``.
+
+    Examples
+    --------
+    >>> import logreal as lr
+    >>> lr.logcumsumexp([-1000.0, -1000.0, 0.0])
+    array([-1000.        ,  -999.30685282,     0.        ])
+    """
+    xp, (a,) = _real(a)
+    if a.ndim == 0:
+        raise ValueError("logcumsumexp needs an array with at least one dimension")
+    (ax,) = normalize_axis(axis, a.ndim)
+    _, out = signed_cumsum(xp.ones_like(a), a, ax, xp)
+    return out
