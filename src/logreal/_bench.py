@@ -108,13 +108,22 @@ def _rows(results: list[Result]) -> Iterator[tuple[str, ...]]:
     for r in results:
         for name, t in r.baselines.items() or {"-": float("nan")}.items():
             ratio = r.ours / t if t == t else float("nan")
-            yield (r.group, f"{r.n:.0e}", f"{r.ours * 1e3:.3g}", name, f"{t * 1e3:.3g}", f"{ratio:.2f}")
+            yield (
+                r.group,
+                f"{r.n:.0e}",
+                f"{r.ours * 1e3:.3g}",
+                name,
+                f"{t * 1e3:.3g}",
+                f"{ratio:.2f}",
+            )
 
 
 def format_table(results: list[Result]) -> str:
     head = ("case", "n", "logreal ms", "baseline", "baseline ms", "ratio")
     rows = list(_rows(results))
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)]
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)
+    ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]

@@ -51,7 +51,10 @@ def format_value(sign: float, logabs: float, dtype: np.dtype) -> str:
         normal = abs(as_float) >= np.finfo(dtype).smallest_normal
         if round_trips or normal:
             text = repr(float(as_float))
-            return text if len(text) <= 13 else f"{float(as_float):.9g}"
+            if len(text) > 13:  # 3.0000000000000004 (a rounded log) prints as 3.0
+                text = f"{float(as_float):.9g}"
+                text = text if any(c in text for c in ".e") else text + ".0"
+            return text
     text = _shortest(float(logabs))
     return text if sign > 0 else "-" + text
 

@@ -54,7 +54,7 @@ def _from_real(x: object) -> tuple[Array, Array]:
     """(sign, logabs) of real values."""
     if type(x) is int and abs(x) > 2**1000:  # beyond float range, still exact
         logabs = math.log(abs(x))
-        return np.asarray(math.copysign(1.0, x)), np.asarray(logabs)
+        return np.asarray(1.0 if x > 0 else -1.0), np.asarray(logabs)
     xp = namespace(x)
     a = as_float(x, xp)
     with quiet():

@@ -24,6 +24,7 @@ from ._backend import (
     Array,
     Namespace,
     as_float,
+    is_python_scalar,
     namespace,
     normalize_axis,
     quiet,
@@ -80,6 +81,9 @@ def canonical(sign: Array, logabs: Array, xp: Namespace) -> tuple[Array, Array]:
 
 def _shift(w: Array, lg: Array, axes: tuple[int, ...], xp: Namespace) -> Array:
     """The largest finite log-magnitude with a nonzero weight (0 where none)."""
+    if any(lg.shape[a] == 0 for a in axes):  # an empty sum: no shift needed
+        shape = tuple(1 if a in axes else n for a, n in enumerate(lg.shape))
+        return xp.zeros(shape, dtype=lg.dtype)
     live = xp.isfinite(lg) & (w != 0)
     m = xp.max(xp.where(live, lg, -math.inf), axis=axes, keepdims=True)
     return xp.where(xp.isfinite(m), m, 0.0)
@@ -186,12 +190,14 @@ def signed_cumsum(sign: Array, logabs: Array, axis: int, xp: Namespace) -> tuple
 
 
 def _real(*args: object) -> tuple[Namespace, list[Array]]:
+    """Float arrays of one namespace and dtype; Python scalars are weak (NumPy 2)."""
     xp = namespace(*args)
-    arrays = [as_float(a, xp) for a in args]
-    if len(arrays) > 1:
-        dtype = xp.result_type(*arrays)
-        arrays = [xp.astype(a, dtype) for a in arrays]
-    return xp, arrays
+    strong = [as_float(a, xp) for a in args if not is_python_scalar(a)]
+    dtype = xp.result_type(*strong) if strong else xp.float64
+    return xp, [
+        xp.asarray(a, dtype=dtype) if is_python_scalar(a) else xp.astype(as_float(a, xp), dtype)
+        for a in args
+    ]
 
 
 def log1mexp(x: object) -> Array:
