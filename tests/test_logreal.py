@@ -275,7 +275,7 @@ def test_broadcasting_and_mixed_operands():
     y = x * np.array([1.0, -1.0, 0.5])
     assert y.shape == (2, 3)
     np.testing.assert_array_equal(np.asarray(y), [[1, -1, 0.5], [2, -2, 1]])
-    for z in (x + 1, 1 + x, x + np.float64(1), np.float64(1) + x, [1.0] + x, x + [1.0]):
+    for z in (x + 1, 1 + x, x + np.float64(1), np.float64(1) + x, [1.0] + x, x + [1.0]):  # noqa: RUF005
         assert isinstance(z, LogReal)
         np.testing.assert_allclose(np.asarray(z), [[2.0], [3.0]], rtol=4e-16)
     assert isinstance(np.ones(2) - LogReal(1.0), LogReal)

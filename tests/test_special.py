@@ -6,9 +6,10 @@ import mpmath
 import numpy as np
 import pytest
 import scipy.special
-from oracle import ulp_error
 
 import logreal as lr
+
+from oracle import ulp_error
 
 INF, NAN = math.inf, math.nan
 
@@ -111,7 +112,7 @@ def test_logsumexp_float32_and_lists():
 def test_logsumexp_bad_input():
     with pytest.raises(TypeError):
         lr.logsumexp(np.array([1j]))
-    with pytest.raises(ValueError, match="broadcast|shape"):
+    with pytest.raises(ValueError, match=r"broadcast|shape"):
         lr.logsumexp(np.ones(3), b=np.ones(4))
     with pytest.raises(ValueError):
         lr.logsumexp(np.ones(3), axis=1)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-from collections.abc import Sequence
 from typing import Any
 
 import array_api_compat
@@ -31,12 +30,12 @@ __all__ = [
 _NUMPY_XP = array_api_compat.array_namespace(np.empty(0))
 
 
-def is_python_scalar(x: object) -> bool:
+def is_python_scalar(x: Any) -> bool:
     """A Python bool, int or float that is not a NumPy scalar (a *weak* scalar)."""
     return type(x) in (bool, int, float)
 
 
-def namespace(*xs: object) -> Namespace:
+def namespace(*xs: Any) -> Namespace:
     """The array-API namespace shared by the array arguments (NumPy by default).
 
     Python scalars, lists and ``None`` do not take part; NumPy scalars count as
@@ -52,7 +51,7 @@ def is_numpy(xp: Namespace) -> bool:
     return array_api_compat.is_numpy_namespace(xp)
 
 
-def as_float(x: object, xp: Namespace | None = None, dtype: Any = None) -> Array:
+def as_float(x: Any, xp: Namespace | None = None, dtype: Any = None) -> Array:
     """``x`` as a real floating array of ``xp``: integers and bools become float64.
 
     Complex, string and object input raise ``TypeError``; float32 stays float32.
@@ -84,7 +83,7 @@ def quiet() -> contextlib.AbstractContextManager[Any]:
     return np.errstate(all="ignore")
 
 
-def normalize_axis(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
+def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
     """Axes as a sorted tuple of non-negative ints; ``None`` means all axes."""
     if axis is None:
         return tuple(range(ndim))
@@ -93,9 +92,10 @@ def normalize_axis(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ..
     for a in axes:
         if not isinstance(a, numbers.Integral):
             raise TypeError(f"axis must be an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of bounds for an array of dimension {ndim}")
-        out.append(int(a) % ndim)
+        i = int(a)
+        if not -ndim <= i < ndim:
+            raise ValueError(f"axis {i} is out of bounds for an array of dimension {ndim}")
+        out.append(i % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis!r}")
     return tuple(sorted(out))

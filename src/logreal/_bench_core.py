@@ -25,8 +25,8 @@ def _data(n: int) -> tuple[LogReal, LogReal, np.ndarray, np.ndarray]:
 def core(quick: bool) -> Iterator[Case]:
     n = 10**5 if quick else 10**7
 
-    def binary(op: str):  # type: ignore[no-untyped-def]
-        def prepare():  # type: ignore[no-untyped-def]
+    def binary(op: str):
+        def prepare():
             x, y, a, b = _data(n)
             if op == "add":
                 base = {"np.logaddexp": lambda: np.logaddexp(a, b), "np.add": lambda: a + b}
@@ -38,7 +38,7 @@ def core(quick: bool) -> Iterator[Case]:
     yield Case("LogReal add (signed)", n, binary("add"))
     yield Case("LogReal multiply", n, binary("mul"))
 
-    def reduce_prepare():  # type: ignore[no-untyped-def]
+    def reduce_prepare():
         x, _, a, _ = _data(n)
         return (lambda: _reduce.sum(x)), {
             "scipy logsumexp": lambda: scipy.special.logsumexp(a),
@@ -47,7 +47,7 @@ def core(quick: bool) -> Iterator[Case]:
 
     yield Case("LogReal sum", n, reduce_prepare)
 
-    def lse_prepare():  # type: ignore[no-untyped-def]
+    def lse_prepare():
         _, _, a, b = _data(n)
         w = np.sign(b)
         return (lambda: logsumexp(a, b=w, return_sign=True)), {

@@ -26,12 +26,12 @@ Axis = int | Sequence[int] | None
 _CONTRACTION_BLOCK = 1 << 22
 
 
-def _real(x: object) -> Array:
+def _real(x: Any) -> Array:
     xp = namespace(x)
     return xp.asarray(x)
 
 
-def sum(x: object, axis: Axis = None, keepdims: bool = False) -> Any:
+def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     """Sum over `axis`; for a LogReal, shifted by the largest magnitude.
 
     A LogReal sum is within a few ulp of the exact log-magnitude however many
@@ -58,7 +58,7 @@ def sum(x: object, axis: Axis = None, keepdims: bool = False) -> Any:
     return scalar_out(xp.sum(a, axis=_axis_arg(axis, a.ndim), keepdims=keepdims), xp)
 
 
-def prod(x: object, axis: Axis = None, keepdims: bool = False) -> Any:
+def prod(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     """Product over `axis`; for a LogReal, a sum of logs and a product of signs.
 
     Its log-magnitude error is that of the plain sum of the n logs.  The empty
@@ -86,7 +86,7 @@ def prod(x: object, axis: Axis = None, keepdims: bool = False) -> Any:
     return scalar_out(xp.prod(a, axis=_axis_arg(axis, a.ndim), keepdims=keepdims), xp)
 
 
-def mean(x: object, axis: Axis = None, keepdims: bool = False) -> Any:
+def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     """Arithmetic mean over `axis` (nan for an empty slice, without a warning).
 
     Examples
@@ -106,7 +106,7 @@ def mean(x: object, axis: Axis = None, keepdims: bool = False) -> Any:
         return scalar_out(xp.sum(a, axis=axes, keepdims=keepdims) / count, xp)
 
 
-def cumsum(x: object, axis: int | None = 0) -> Any:
+def cumsum(x: Any, axis: int | None = 0) -> Any:
     """Running sums along `axis` (``None`` flattens first).
 
     For a LogReal every prefix is a shifted sum like :func:`sum`; prefixes far
@@ -134,7 +134,7 @@ def cumsum(x: object, axis: int | None = 0) -> Any:
 # -- contractions --------------------------------------------------------
 
 
-def matmul(x: object, y: object) -> Any:
+def matmul(x: Any, y: Any) -> Any:
     """Matrix product with NumPy's ``matmul`` rules, each entry an exact log-space sum.
 
     Every output entry is the shifted sum of its k terms (as :func:`sum`), not
@@ -185,7 +185,7 @@ def _contract(a: LogReal, b: LogReal) -> LogReal:
     return blocks[0] if len(blocks) == 1 else concat(blocks, axis=-2)
 
 
-def dot(x: object, y: object) -> Any:
+def dot(x: Any, y: Any) -> Any:
     """NumPy's ``dot``: a product with a scalar, ``matmul`` up to 2-d, and for
     N-d the sum over the last axis of `x` and the second-to-last of `y`.
 
@@ -217,7 +217,7 @@ def dot(x: object, y: object) -> Any:
 # -- assembly --------------------------------------------------------------
 
 
-def where(cond: object, x: object, y: object) -> Any:
+def where(cond: Any, x: Any, y: Any) -> Any:
     """Elements of `x` where `cond` holds, else of `y` (LogReal if either is).
 
     Examples
@@ -262,7 +262,7 @@ def concat(xs: Sequence[object], axis: int = 0) -> Any:
     --------
     >>> import logreal as lr
     >>> lr.concat([lr.exp([1e5]), lr.LogReal([2.0])])
-    LogReal([ 2.806663360426...e+43429,  2.0])
+    LogReal([2.80666336e+43429, 2.0])
     """
     return _assemble(lambda xp, parts, ax: xp.concat(parts, axis=ax), xs, axis)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ._backend import (
     Array,
@@ -189,7 +190,7 @@ def signed_cumsum(sign: Array, logabs: Array, axis: int, xp: Namespace) -> tuple
 # Public functions on real arrays.
 
 
-def _real(*args: object) -> tuple[Namespace, list[Array]]:
+def _real(*args: Any) -> tuple[Namespace, list[Array]]:
     """Float arrays of one namespace and dtype; Python scalars are weak (NumPy 2)."""
     xp = namespace(*args)
     strong = [as_float(a, xp) for a in args if not is_python_scalar(a)]
@@ -200,7 +201,7 @@ def _real(*args: object) -> tuple[Namespace, list[Array]]:
     ]
 
 
-def log1mexp(x: object) -> Array:
+def log1mexp(x: Any) -> Array:
     """log(1 - e**x) for x <= 0, accurate for every x.
 
     Uses ``log(-expm1(x))`` above ``-ln 2`` and ``log1p(-exp(x))`` below
@@ -220,7 +221,7 @@ def log1mexp(x: object) -> Array:
     return scalar_out(out, xp)
 
 
-def log1pexp(x: object) -> Array:
+def log1pexp(x: Any) -> Array:
     """log(1 + e**x), accurate for every x (the softplus).
 
     Examples
@@ -235,7 +236,7 @@ def log1pexp(x: object) -> Array:
     return scalar_out(out, xp)
 
 
-def logaddexp(a: object, b: object) -> Array:
+def logaddexp(a: Any, b: Any) -> Array:
     """log(e**a + e**b) without overflow, elementwise with broadcasting.
 
     Examples
@@ -250,7 +251,7 @@ def logaddexp(a: object, b: object) -> Array:
     return scalar_out(out, xp)
 
 
-def logsubexp(a: object, b: object) -> Array:
+def logsubexp(a: Any, b: Any) -> Array:
     """log(e**a - e**b) for a >= b, elementwise with broadcasting.
 
     -inf where ``a == b`` (finite, or both -inf); nan where ``a < b`` and for
@@ -273,9 +274,9 @@ def logsubexp(a: object, b: object) -> Array:
 
 
 def logsumexp(
-    a: object,
+    a: Any,
     axis: int | Sequence[int] | None = None,
-    b: object = None,
+    b: Any = None,
     keepdims: bool = False,
     return_sign: bool = False,
 ) -> Array | tuple[Array, Array]:
@@ -341,7 +342,7 @@ def logsumexp(
     return scalar_out(logabs, xp), scalar_out(sign, xp)
 
 
-def logcumsumexp(a: object, axis: int = 0) -> Array:
+def logcumsumexp(a: Any, axis: int = 0) -> Array:
     """Running log-sum-exp along `axis`: ``out[i] = log(sum(exp(a[:i + 1])))``.
 
     Examples
