@@ -402,15 +402,21 @@ def _subtract(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
 
 
 def _multiply(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
+    # A zero factor makes logabs -inf (sign 0) unless the other is inf: then
+    # logabs is nan, as is everything with a nan factor, and so is the sign.
     with quiet():
-        return LogReal._new(*canonical(x._sign * y._sign, x._logabs + y._logabs, xp))
+        logabs = x._logabs + y._logabs
+        sign = xp.where(xp.isnan(logabs), math.nan, x._sign * y._sign)
+        return LogReal._new(sign, logabs)
 
 
 def _divide(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
     # One zero, so c / 0 is +inf for c > 0 and -inf for c < 0 (and 0 / 0 is nan).
     with quiet():
+        logabs = x._logabs - y._logabs
         sign = x._sign * xp.where(y._sign == 0, 1.0, y._sign)
-        return LogReal._new(*canonical(sign, x._logabs - y._logabs, xp))
+        sign = xp.where(xp.isnan(logabs), math.nan, sign)
+        return LogReal._new(sign, logabs)
 
 
 def power(x: LogReal, p: Any) -> LogReal:

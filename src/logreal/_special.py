@@ -25,6 +25,7 @@ from ._backend import (
     Array,
     Namespace,
     as_float,
+    is_numpy,
     is_python_scalar,
     namespace,
     normalize_axis,
@@ -57,8 +58,24 @@ def _log1mexp(d: Array, xp: Namespace) -> Array:
     return xp.where(near, a, b)
 
 
+def _patch(mask: Array, fn: Callable[[Array], Array], arg: Array, out: Array, xp: Namespace) -> Array:
+    """``where(mask, fn(arg), out)``, evaluating ``fn`` only under the mask on NumPy."""
+    if is_numpy(xp):
+        if mask.any():
+            out = xp.asarray(out)  # a ufunc on 0-d input returns an immutable scalar
+            out[mask] = fn(arg[mask])
+        return out
+    return xp.where(mask, fn(xp.where(mask, arg, -1.0)), out)
+
+
 def signed_add(sa: Array, la: Array, sb: Array, lb: Array, xp: Namespace) -> tuple[Array, Array]:
-    """(sign, logabs) of ``sa e**la + sb e**lb`` for signs in {-1, 0, 1, nan}."""
+    """(sign, logabs) of ``sa e**la + sb e**lb`` for canonical inputs.
+
+    ``hi + log1p(±e**d)`` with ``d = lo - hi <= 0``; for opposite signs with
+    ``d > -ln 2`` the correction is ``log(-expm1(d))`` instead (Mächler 2012),
+    computed only where it is needed.  Equal magnitudes of opposite sign give
+    ``log(0) = -inf``: the exact zero.
+    """
     with quiet():
         swap = la < lb
         hi = xp.where(swap, lb, la)
@@ -66,9 +83,14 @@ def signed_add(sa: Array, la: Array, sb: Array, lb: Array, xp: Namespace) -> tup
         s_hi = xp.where(swap, sb, sa)
         opposite = (sa * sb) < 0
         d = xp.where(hi == lo, 0.0, lo - hi)  # <= 0; 0 also for two equal infinities
-        same = xp.log1p(xp.exp(d))
-        logabs = hi + xp.where(opposite, _log1mexp(d, xp), same)
-        return canonical(s_hi, logabs, xp)
+        e = xp.exp(d)
+        corr = xp.log1p(xp.where(opposite, -e, e))
+        near = opposite & (d > -LN2)
+        corr = _patch(near, lambda t: xp.log(-xp.expm1(t)), d, corr, xp)
+        logabs = hi + corr
+        # hi carries nan from either input, and -inf exactly for a zero result.
+        sign = xp.where(logabs == -math.inf, 0.0, xp.where(xp.isnan(logabs), math.nan, s_hi))
+        return sign, logabs
 
 
 def canonical(sign: Array, logabs: Array, xp: Namespace) -> tuple[Array, Array]:
