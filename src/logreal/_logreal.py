@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _format
+from . import _fast, _format
 from ._backend import Array, Namespace, as_float, is_python_scalar, namespace, quiet
 from ._special import canonical, signed_add
 
@@ -401,9 +401,17 @@ def _subtract(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
     return LogReal._new(*signed_add(x._sign, x._logabs, 0.0 - y._sign, y._logabs, xp))
 
 
+def _fused(name: str, x: LogReal, y: LogReal, xp: Namespace) -> LogReal | None:
+    fn = _fast.kernel(name, xp, x._sign, x._logabs, y._sign, y._logabs)
+    return None if fn is None else LogReal._new(*fn(x._sign, x._logabs, y._sign, y._logabs))
+
+
 def _multiply(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
     # A zero factor makes logabs -inf (sign 0) unless the other is inf: then
     # logabs is nan, as is everything with a nan factor, and so is the sign.
+    fused = _fused("multiply", x, y, xp)
+    if fused is not None:
+        return fused
     with quiet():
         logabs = x._logabs + y._logabs
         sign = xp.where(xp.isnan(logabs), math.nan, x._sign * y._sign)
@@ -412,6 +420,9 @@ def _multiply(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
 
 def _divide(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
     # One zero, so c / 0 is +inf for c > 0 and -inf for c < 0 (and 0 / 0 is nan).
+    fused = _fused("divide", x, y, xp)
+    if fused is not None:
+        return fused
     with quiet():
         logabs = x._logabs - y._logabs
         sign = x._sign * xp.where(y._sign == 0, 1.0, y._sign)

@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from . import _fast
 from ._backend import (
     Array,
     Namespace,
@@ -76,6 +77,9 @@ def signed_add(sa: Array, la: Array, sb: Array, lb: Array, xp: Namespace) -> tup
     computed only where it is needed.  Equal magnitudes of opposite sign give
     ``log(0) = -inf``: the exact zero.
     """
+    fused = _fast.kernel("signed_add", xp, sa, la, sb, lb)
+    if fused is not None:
+        return fused(sa, la, sb, lb)  # type: ignore[no-any-return]
     with quiet():
         swap = la < lb
         hi = xp.where(swap, lb, la)

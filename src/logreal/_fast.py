@@ -1,0 +1,109 @@
+"""Compiled elementwise kernels for NumPy inputs (the ``fast`` extra installs Numba).
+
+The portable array-API kernels in :mod:`logreal._special` and
+:mod:`logreal._logreal` are the truth; each kernel here fuses one of them into a
+single pass over the data, with the same branches in the same order, and is
+tested against it.  They are used only for NumPy float32/float64 arrays, when
+Numba is importable and ``LOGREAL_KERNELS`` is not ``portable``.  Kernels are
+compiled on first use (and cached on disk by Numba).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib.util
+import math
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ._backend import Array, Namespace, is_numpy, quiet
+
+__all__ = ["kernel", "portable"]
+
+_state = {"enabled": importlib.util.find_spec("numba") is not None}
+if os.environ.get("LOGREAL_KERNELS") == "portable":
+    _state["enabled"] = False
+
+LN2 = math.log(2.0)
+
+
+@contextlib.contextmanager
+def portable() -> Iterator[None]:
+    """Within the block, use only the portable array-API kernels."""
+    before = _state["enabled"]
+    _state["enabled"] = False
+    try:
+        yield
+    finally:
+        _state["enabled"] = before
+
+
+def kernel(name: str, xp: Namespace, *arrays: Array) -> Callable[..., Any] | None:
+    """The compiled kernel ``name`` if it applies to these arrays, else None."""
+    if not _state["enabled"] or not is_numpy(xp):
+        return None
+    dtype = arrays[0].dtype
+    if dtype.kind != "f" or dtype.itemsize not in (4, 8):
+        return None
+    if any(a.dtype != dtype for a in arrays):
+        return None
+    return functools.partial(_quietly, _compiled()[name])
+
+
+def _quietly(fn: Callable[..., Any], *args: Array) -> Any:
+    with quiet():  # log(0) = -inf and inf - inf = nan are the intended IEEE answers
+        return fn(*args)
+
+
+def _signatures(n_in: int, n_out: int) -> list[str]:
+    sigs = []
+    for t in ("float32", "float64"):
+        args = ", ".join([t] * n_in + [f"{t}[:]"] * n_out)
+        sigs.append(f"void({args})")
+    return sigs
+
+
+@functools.cache
+def _compiled() -> dict[str, Callable[..., Any]]:
+    import numba
+
+    def gufunc(n_in: int, n_out: int) -> Callable[..., Any]:
+        layout = ",".join(["()"] * n_in) + "->" + ",".join(["()"] * n_out)
+        return numba.guvectorize(_signatures(n_in, n_out), layout, nopython=True, cache=True)  # type: ignore[no-any-return]
+
+    @gufunc(4, 2)
+    def signed_add(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
+        # _special.signed_add, one element at a time.
+        if la < lb:
+            hi, lo, s_hi = lb, la, sb
+        else:
+            hi, lo, s_hi = la, lb, sa
+        d = 0.0 if hi == lo else lo - hi
+        if sa * sb < 0:
+            corr = math.log(-math.expm1(d)) if d > -LN2 else math.log1p(-math.exp(d))
+        else:
+            corr = math.log1p(math.exp(d))
+        logabs = hi + corr
+        l_out[0] = logabs
+        if logabs == -math.inf:
+            s_out[0] = 0.0
+        elif logabs != logabs:
+            s_out[0] = math.nan
+        else:
+            s_out[0] = s_hi
+
+    @gufunc(4, 2)
+    def multiply(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
+        logabs = la + lb
+        l_out[0] = logabs
+        s_out[0] = math.nan if logabs != logabs else sa * sb
+
+    @gufunc(4, 2)
+    def divide(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
+        logabs = la - lb
+        l_out[0] = logabs
+        s_out[0] = math.nan if logabs != logabs else sa * (1.0 if sb == 0 else sb)
+
+    return {"signed_add": signed_add, "multiply": multiply, "divide": divide}
