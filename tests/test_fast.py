@@ -9,7 +9,19 @@ import pytest
 import logreal as lr
 from logreal import _fast
 
-SPECIAL_LOGS = [-math.inf, -800.0, -1.0, -1e-300, 0.0, 1e-300, 0.5, math.log(2), 700.0, math.inf, math.nan]
+SPECIAL_LOGS = [
+    -math.inf,
+    -800.0,
+    -1.0,
+    -1e-300,
+    0.0,
+    1e-300,
+    0.5,
+    math.log(2),
+    700.0,
+    math.inf,
+    math.nan,
+]
 
 
 def grid():
@@ -21,8 +33,12 @@ def grid():
     lb[::3] = la[::3] - rng.uniform(0, 1.5, size=la[::3].size)  # around the ln 2 switch
     lb[1::7] = la[1::7]  # equal magnitudes
     sa, sb = rng.choice([-1.0, 1.0], size=(2, 5000))
-    x = lr.LogReal.from_log(np.r_[[p[0][1] for p in pairs], la], np.r_[[p[0][0] for p in pairs], sa])
-    y = lr.LogReal.from_log(np.r_[[p[1][1] for p in pairs], lb], np.r_[[p[1][0] for p in pairs], sb])
+    x = lr.LogReal.from_log(
+        np.r_[[p[0][1] for p in pairs], la], np.r_[[p[0][0] for p in pairs], sa]
+    )
+    y = lr.LogReal.from_log(
+        np.r_[[p[1][1] for p in pairs], lb], np.r_[[p[1][0] for p in pairs], sb]
+    )
     return x, y
 
 

@@ -59,7 +59,9 @@ def _log1mexp(d: Array, xp: Namespace) -> Array:
     return xp.where(near, a, b)
 
 
-def _patch(mask: Array, fn: Callable[[Array], Array], arg: Array, out: Array, xp: Namespace) -> Array:
+def _patch(
+    mask: Array, fn: Callable[[Array], Array], arg: Array, out: Array, xp: Namespace
+) -> Array:
     """``where(mask, fn(arg), out)``, evaluating ``fn`` only under the mask on NumPy."""
     if is_numpy(xp):
         if mask.any():
