@@ -449,8 +449,9 @@ def power(x: LogReal, p: Any) -> LogReal:
         integral = xp.isfinite(p) & (p == xp.round(p))
         odd = integral & (xp.remainder(p, 2.0) == 1.0)
         even = xp.isinf(p) | (integral & ~odd)
-        neg_sign = xp.where(odd, -1.0, xp.where(even, 1.0, math.nan))
-        sign = xp.where(s < 0, neg_sign, xp.where(s == 0, xp.where(p > 0, 0.0, 1.0), s))
+        neg_sign = xp.where(odd, -1.0, xp.where(even, xp.ones_like(p), math.nan))
+        zero_sign = xp.astype(p <= 0, dtype)  # 0 ** p: zero for p > 0, one or inf else
+        sign = xp.where(s < 0, neg_sign, xp.where(s == 0, zero_sign, s))
         logabs = xp.where(la == 0, 0.0, p * la)  # |x| = 1 stays 1, even for inf or nan p
         one = p == 0  # x ** 0 is 1 for every x, nan included (IEEE pow)
         sign = xp.where(one, 1.0, sign)
@@ -514,7 +515,7 @@ def log(x: LogReal) -> Array:
     """
     x = _as_logreal(x)
     xp = x._xp
-    return xp.where(x._sign > 0, x._logabs, xp.where(x._sign == 0, -math.inf, math.nan))
+    return xp.where(x._sign < 0, math.nan, x._logabs)  # the zero's logabs is -inf
 
 
 def sqrt(x: Any) -> LogReal:

@@ -180,7 +180,8 @@ def _contract(a: LogReal, b: LogReal) -> LogReal:
     rows = max(1, _CONTRACTION_BLOCK // max(1, k * n * batch))
     blocks = []
     for start in range(0, max(m, 1), rows):
-        terms = a[..., start : start + rows, :, None] * b[..., None, :, :]
+        stop = min(start + rows, m)
+        terms = a[..., start:stop, :, None] * b[..., None, :, :]
         blocks.append(sum(terms, axis=-2))
     return blocks[0] if len(blocks) == 1 else concat(blocks, axis=-2)
 
