@@ -71,10 +71,10 @@ def _compiled() -> dict[str, Callable[..., Any]]:
 
     def gufunc(n_in: int, n_out: int) -> Callable[..., Any]:
         layout = ",".join(["()"] * n_in) + "->" + ",".join(["()"] * n_out)
-        return numba.guvectorize(_signatures(n_in, n_out), layout, nopython=True, cache=True)  # type: ignore[no-any-return]
+        return numba.guvectorize(_signatures(n_in, n_out), layout, nopython=True, cache=True)
 
     @gufunc(4, 2)
-    def signed_add(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
+    def signed_add(sa, la, sb, lb, s_out, l_out):
         # _special.signed_add, one element at a time.
         if la < lb:
             hi, lo, s_hi = lb, la, sb
@@ -95,13 +95,13 @@ def _compiled() -> dict[str, Callable[..., Any]]:
             s_out[0] = s_hi
 
     @gufunc(4, 2)
-    def multiply(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
+    def multiply(sa, la, sb, lb, s_out, l_out):
         logabs = la + lb
         l_out[0] = logabs
         s_out[0] = math.nan if logabs != logabs else sa * sb
 
     @gufunc(4, 2)
-    def divide(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
+    def divide(sa, la, sb, lb, s_out, l_out):
         logabs = la - lb
         l_out[0] = logabs
         s_out[0] = math.nan if logabs != logabs else sa * (1.0 if sb == 0 else sb)

@@ -81,7 +81,7 @@ def signed_add(sa: Array, la: Array, sb: Array, lb: Array, xp: Namespace) -> tup
     """
     fused = _fast.kernel("signed_add", xp, sa, la, sb, lb)
     if fused is not None:
-        return fused(sa, la, sb, lb)  # type: ignore[no-any-return]
+        return fused(sa, la, sb, lb)
     with quiet():
         swap = la < lb
         hi = xp.where(swap, lb, la)
