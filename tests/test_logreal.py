@@ -466,3 +466,11 @@ def test_repr_summarises_long_arrays():
 def test_pickle_round_trip():
     x = lr.exp([1e5, -3.0]) * [-1, 1]
     assert_same(pickle.loads(pickle.dumps(x)), x)
+
+
+def test_lists_of_logreals_are_stacked_not_read_as_floats():
+    x = LogReal([lr.exp(1000.0), lr.exp(2000.0) * -1])
+    np.testing.assert_array_equal(np.asarray(x.logabs), [1000.0, 2000.0])
+    np.testing.assert_array_equal(np.asarray(x.sign), [1.0, -1.0])
+    y = LogReal([[lr.exp(1e4), 2.0], [0.0, lr.exp(-1e4)]])
+    assert y.shape == (2, 2) and float(y.logabs[0, 0]) == 1e4

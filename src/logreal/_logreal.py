@@ -100,6 +100,12 @@ class LogReal:
     def __init__(self, x: Any) -> None:
         if isinstance(x, LogReal):
             self._sign, self._logabs = x._sign, x._logabs
+        elif isinstance(x, list | tuple) and any(isinstance(v, LogReal | list | tuple) for v in x):
+            # Nested sequences may hold LogReals: stack them, never via floats.
+            parts = [LogReal(v) for v in x]
+            xp = namespace(*(p._logabs for p in parts))
+            self._sign = xp.stack([p._sign for p in parts])
+            self._logabs = xp.stack([p._logabs for p in parts])
         else:
             self._sign, self._logabs = _from_real(x)
 
