@@ -4,7 +4,7 @@ import inspect
 
 import logreal as lr
 
-# API.md sections 1-4; sections 5 (autodiff) and 6 (backends beyond NumPy) come later.
+# API.md sections 1-5 (section 6, backends beyond NumPy, is not a name list).
 DOCUMENTED = {
     "LogReal": None,
     "exp": "(z)",
@@ -30,6 +30,8 @@ DOCUMENTED = {
     "prod_grad": "(f, df, *, op=None, method='auto')",
     "norm": "(x, p=2, axis=None, keepdims=False)",
     "lognorm": "(x, p=2, axis=None, keepdims=False)",
+    "grad": "(fun, argnum=0)",
+    "value_and_grad": "(fun, argnum=0)",
 }
 
 

@@ -6,11 +6,35 @@ mathematics says they need not.
 See ``../API.md`` (the public contract) and the docs for the whole surface.
 """
 
-from ._logreal import LogReal, exp, log, sqrt
-from ._norms import lognorm, norm
-from ._products import cumprod, leave_one_out, prod_grad
-from ._reduce import concat, cumsum, dot, matmul, mean, prod, stack, sum, where
-from ._special import log1mexp, log1pexp, logaddexp, logcumsumexp, logsubexp, logsumexp
+from ._autodiff import grad, value_and_grad
+from ._logreal import LogReal
+
+# The public functions, each wrapped once so that lr.grad can trace it.
+from ._rules import (
+    concat,
+    cumprod,
+    cumsum,
+    dot,
+    exp,
+    leave_one_out,
+    log,
+    log1mexp,
+    log1pexp,
+    logaddexp,
+    logcumsumexp,
+    lognorm,
+    logsubexp,
+    logsumexp,
+    matmul,
+    mean,
+    norm,
+    prod,
+    prod_grad,
+    sqrt,
+    stack,
+    sum,
+    where,
+)
 
 __version__ = "0.1.0"
 
@@ -21,6 +45,7 @@ __all__ = [
     "cumsum",
     "dot",
     "exp",
+    "grad",
     "leave_one_out",
     "log",
     "log1mexp",
@@ -38,5 +63,6 @@ __all__ = [
     "sqrt",
     "stack",
     "sum",
+    "value_and_grad",
     "where",
 ]

@@ -61,6 +61,15 @@ def _from_real(x: Any) -> tuple[Array, Array]:
         return canonical(xp.sign(a), xp.log(xp.abs(a)), xp)
 
 
+# Autodiff registers how a LogReal is built from its traced values (a Box):
+# (box type, convert a box of reals, from_log of a box of logs).
+_BOX_HOOKS: list[tuple[type, Callable[..., Any], Callable[..., Any]]] = []
+
+
+def _add_box_hook(box: type, to_logreal: Callable[..., Any], from_log: Callable[..., Any]) -> None:
+    _BOX_HOOKS.append((box, to_logreal, from_log))
+
+
 class LogReal:
     """Real numbers stored as a sign and a log-magnitude, as arrays.
 
@@ -96,6 +105,12 @@ class LogReal:
     _sign: Array
     _logabs: Array
     __array_priority__ = 1000
+
+    def __new__(cls, x: Any = None) -> Any:
+        for box, to_logreal, _ in _BOX_HOOKS:
+            if isinstance(x, box):  # inside lr.grad: record the conversion
+                return to_logreal(x)
+        return object.__new__(cls)
 
     def __init__(self, x: Any) -> None:
         if isinstance(x, LogReal):
@@ -135,6 +150,9 @@ class LogReal:
         >>> lr.LogReal.from_log([0.0, 2000.0, -float("inf")], sign=[-1, 1, 1])
         LogReal([-1.0,  3.881180194377119e+868,  0.0])
         """
+        for box, _, from_log in _BOX_HOOKS:
+            if isinstance(logabs, box):
+                return from_log(logabs, sign)  # type: ignore[no-any-return]
         xp = namespace(logabs, sign)
         la = as_float(logabs, xp)
         sa = xp.asarray(sign, dtype=la.dtype) if is_python_scalar(sign) else as_float(sign, xp)
