@@ -102,7 +102,7 @@ def _seconds(s: float) -> str:
 
 def run(out: TextIO, plot: str | None = None) -> None:
     """Print every registered section (and write the plots a section offers)."""
-    from . import _demo_core, _demo_norms, _demo_products  # noqa: F401  (registration)
+    from . import _demo_autodiff, _demo_core, _demo_norms, _demo_products  # noqa: F401
 
     for _, make in sorted(_SECTIONS, key=lambda t: t[0]):
         sec = make(plot=plot)
