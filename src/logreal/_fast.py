@@ -71,7 +71,7 @@ def _compiled() -> dict[str, Callable[..., Any]]:
 
     def gufunc(n_in: int, n_out: int) -> Callable[..., Any]:
         layout = ",".join(["()"] * n_in) + "->" + ",".join(["()"] * n_out)
-        return numba.guvectorize(_signatures(n_in, n_out), layout, nopython=True, cache=True)
+        return numba.guvectorize(_signatures(n_in, n_out), layout, nopython=True)
 
     @gufunc(4, 2)
     def signed_add(sa, la, sb, lb, s_out, l_out):
@@ -96,14 +96,71 @@ def _compiled() -> dict[str, Callable[..., Any]]:
 
     @gufunc(4, 2)
     def multiply(sa, la, sb, lb, s_out, l_out):
+        # _logreal._multiply and _settle.
         logabs = la + lb
         l_out[0] = logabs
-        s_out[0] = math.nan if logabs != logabs else sa * sb
+        if logabs == -math.inf:
+            s_out[0] = 0.0
+        elif logabs != logabs:
+            s_out[0] = math.nan
+        else:
+            s_out[0] = sa * sb
 
     @gufunc(4, 2)
     def divide(sa, la, sb, lb, s_out, l_out):
+        # _logreal._divide and _settle.
         logabs = la - lb
         l_out[0] = logabs
-        s_out[0] = math.nan if logabs != logabs else sa * (1.0 if sb == 0 else sb)
+        if logabs == -math.inf:
+            s_out[0] = 0.0
+        elif logabs != logabs:
+            s_out[0] = math.nan
+        else:
+            s_out[0] = sa * (1.0 if sb == 0 else sb)
 
-    return {"signed_add": signed_add, "multiply": multiply, "divide": divide}
+    @numba.njit(nogil=True)
+    def rescale(ms, k, r, m):  # _special._rescale
+        delta = 0.0 if ms == m else m - ms
+        shrink = math.exp(-delta)
+        kept = k * math.expm1(-delta) + r * shrink
+        if abs(kept) < 0.5 * abs(k):
+            return k, kept
+        return 0.0, (k + r) * shrink
+
+    @numba.njit(nogil=True)
+    def finish(k, r, m):  # _special._finish and canonical
+        total = k + r
+        if k != 0 and abs(r / k) < 0.5:
+            logabs = m + (math.log(abs(k)) + math.log1p(r / k))
+        else:
+            logabs = m + math.log(abs(total))
+        if logabs != logabs:
+            return math.nan, math.nan
+        if logabs == -math.inf or total == 0:
+            return 0.0, -math.inf
+        return (1.0 if total > 0 else -1.0), logabs
+
+    @numba.guvectorize(
+        [f"void({t}[:], {t}[:], {t}[:], {t}[:])" for t in ("float32", "float64")],
+        "(n),(n)->(n),(n)",
+        nopython=True,
+    )
+    def signed_cumsum(sign, logabs, s_out, l_out):
+        # _special.signed_cumsum as one running merge of states (m, k, r).
+        m, k, r = -math.inf, 0.0, 0.0
+        for i in range(logabs.shape[0]):
+            li = logabs[i]
+            mi = li if li >= m or li != li else m
+            if m != m:
+                mi = m
+            k1, r1 = rescale(m, k, r, mi)
+            k2, r2 = rescale(li, sign[i], 0.0, mi)
+            m, k, r = mi, k1 + k2, r1 + r2
+            s_out[i], l_out[i] = finish(k, r, m)
+
+    return {
+        "signed_add": signed_add,
+        "multiply": multiply,
+        "divide": divide,
+        "signed_cumsum": signed_cumsum,
+    }

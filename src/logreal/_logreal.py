@@ -430,16 +430,22 @@ def _fused(name: str, x: LogReal, y: LogReal, xp: Namespace) -> LogReal | None:
     return None if fn is None else LogReal._new(*fn(x._sign, x._logabs, y._sign, y._logabs))
 
 
+def _settle(sign: Array, logabs: Array, xp: Namespace) -> LogReal:
+    """Canonical form when logabs decides: nan -> sign nan, -inf -> the zero.
+
+    A product or quotient's logabs is -inf for a zero factor and also when the
+    sum of logs itself underflows (e**-1e308 * e**-1e308); either way it is zero.
+    """
+    sign = xp.where(logabs == -math.inf, 0.0, xp.where(xp.isnan(logabs), math.nan, sign))
+    return LogReal._new(sign, logabs)
+
+
 def _multiply(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
-    # A zero factor makes logabs -inf (sign 0) unless the other is inf: then
-    # logabs is nan, as is everything with a nan factor, and so is the sign.
     fused = _fused("multiply", x, y, xp)
     if fused is not None:
         return fused
     with quiet():
-        logabs = x._logabs + y._logabs
-        sign = xp.where(xp.isnan(logabs), math.nan, x._sign * y._sign)
-        return LogReal._new(sign, logabs)
+        return _settle(x._sign * y._sign, x._logabs + y._logabs, xp)
 
 
 def _divide(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
@@ -448,10 +454,8 @@ def _divide(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
     if fused is not None:
         return fused
     with quiet():
-        logabs = x._logabs - y._logabs
         sign = x._sign * xp.where(y._sign == 0, 1.0, y._sign)
-        sign = xp.where(xp.isnan(logabs), math.nan, sign)
-        return LogReal._new(sign, logabs)
+        return _settle(sign, x._logabs - y._logabs, xp)
 
 
 def power(x: LogReal, p: Any) -> LogReal:

@@ -184,34 +184,58 @@ def hillis_steele(
     return parts
 
 
-def signed_cumsum(sign: Array, logabs: Array, axis: int, xp: Namespace) -> tuple[Array, Array]:
-    """Running signed log-sum-exp along ``axis``.
+def _rescale(ms: Array, k: Array, r: Array, m: Array, xp: Namespace) -> tuple[Array, Array]:
+    """A state ``e**ms (k + r)`` written against the larger shift ``m >= ms``.
 
-    Each prefix is the shifted sum of :func:`signed_logsum` with one shift per
-    slice.  Where a prefix is so much smaller than the slice's largest term that
-    the shifted sum underflows (below the square root of the smallest normal),
-    the prefix is recomputed by a log-depth scan of exact pairwise adds.
+    The weights stay in ``k`` while the correction stays below half of them
+    (so ``k + r`` never cancels by more than a bit); otherwise everything moves
+    into ``r``.
+    """
+    delta = xp.where(ms == m, 0.0, m - ms)  # >= 0; 0 for equal infinities
+    shrink = xp.exp(-delta)
+    r_kept = k * xp.expm1(-delta) + r * shrink
+    keep = xp.abs(r_kept) < 0.5 * xp.abs(k)
+    return xp.where(keep, k, 0.0), xp.where(keep, r_kept, (k + r) * shrink)
+
+
+def merge_states(
+    m1: Array, k1: Array, r1: Array, m2: Array, k2: Array, r2: Array, xp: Namespace
+) -> tuple[Array, Array, Array]:
+    """The sum of two shifted-sum states ``(m, k, r)``, each worth ``e**m (k + r)``.
+
+    Mergeable and associative up to rounding: a running sum, a scan or a
+    reduction over chunks all combine states with this one rule.
+    """
+    with quiet():
+        m = xp.maximum(m1, m2)  # nan propagates
+        a_k, a_r = _rescale(m1, k1, r1, m, xp)
+        b_k, b_r = _rescale(m2, k2, r2, m, xp)
+        return m, a_k + b_k, a_r + b_r
+
+
+def signed_cumsum(sign: Array, logabs: Array, axis: int, xp: Namespace) -> tuple[Array, Array]:
+    """Running signed log-sum-exp along ``axis``, each prefix with its own shift.
+
+    Every term starts as the state ``(logabs, sign, 0)``; prefixes are merged
+    states (:func:`merge_states`), so a prefix is shifted by its own largest
+    term, not by the slice's, and is as accurate as :func:`signed_logsum` of
+    its terms.  Portable path: a log-depth scan; NumPy with Numba: one pass.
     """
     if logabs.shape[axis] == 0:
         return sign, logabs
+    fused = _fast.kernel("signed_cumsum", xp, sign, logabs)
+    if fused is not None:
+        moved_s, moved_l = xp.moveaxis(sign, axis, -1), xp.moveaxis(logabs, axis, -1)
+        out_s, out_l = fused(moved_s, moved_l)
+        return xp.moveaxis(out_s, -1, axis), xp.moveaxis(out_l, -1, axis)
     with quiet():
-        m = _shift(sign, logabs, (axis,), xp)
-        k, r = _close_and_rest(sign, logabs, m, xp)
-        k = xp.cumulative_sum(k, axis=axis)
-        r = xp.cumulative_sum(r, axis=axis)
-        out_s, out_l = _finish(k, r, m, xp)
-        # A prefix is lost where its shifted sum fell below sqrt(tiny) although
-        # some term in it is nonzero.
-        tiny = math.sqrt(xp.finfo(logabs.dtype).smallest_normal)
-        started = xp.cumulative_sum(xp.astype(sign != 0, logabs.dtype), axis=axis) > 0
-        lost = (out_l - m < math.log(tiny)) & started
-    if bool(xp.any(lost)):
-        scan_s, scan_l = hillis_steele(
-            (sign, logabs), lambda s1, l1, s2, l2: signed_add(s1, l1, s2, l2, xp), axis, xp
+        m, k, r = hillis_steele(
+            (logabs, sign, xp.zeros_like(logabs)),
+            lambda *states: merge_states(*states, xp),
+            axis,
+            xp,
         )
-        out_s = xp.where(lost, scan_s, out_s)
-        out_l = xp.where(lost, scan_l, out_l)
-    return out_s, out_l
+        return _finish(k, r, m, xp)
 
 
 # --------------------------------------------------------------------------
