@@ -5,7 +5,8 @@ The portable array-API kernels in :mod:`logreal._special` and
 single pass over the data, with the same branches in the same order, and is
 tested against it.  They are used only for NumPy float32/float64 arrays, when
 Numba is importable and ``LOGREAL_KERNELS`` is not ``portable``.  Kernels are
-compiled on first use (and cached on disk by Numba).
+compiled on first use, once per process (about a second).  Numba's disk cache
+is not used: cached closures went stale across edits of this module.
 """
 
 from __future__ import annotations
