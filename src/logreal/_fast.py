@@ -21,7 +21,7 @@ from typing import Any
 
 from ._backend import Array, Namespace, is_numpy, quiet
 
-__all__ = ["kernel", "portable"]
+__all__ = ["builder", "kernel", "portable"]
 
 _state = {"enabled": importlib.util.find_spec("numba") is not None}
 if os.environ.get("LOGREAL_KERNELS") == "portable":
@@ -50,7 +50,31 @@ def kernel(name: str, xp: Namespace, *arrays: Array) -> Callable[..., Any] | Non
         return None
     if any(a.dtype != dtype for a in arrays):
         return None
-    return functools.partial(_quietly, _compiled()[name])
+    return functools.partial(_quietly, _build(name))
+
+
+_BUILDERS: dict[str, Callable[[], Callable[..., Any]]] = {}
+
+
+def builder(name: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Register a zero-argument function that compiles the kernel ``name``.
+
+    Topic modules keep their kernels beside them this way; the builder imports
+    Numba itself and runs only on first use.
+    """
+
+    def register(build: Callable[[], Any]) -> Callable[[], Any]:
+        _BUILDERS[name] = build
+        return build
+
+    return register
+
+
+@functools.cache
+def _build(name: str) -> Callable[..., Any]:
+    if name in _BUILDERS:
+        return _BUILDERS[name]()
+    return _compiled()[name]
 
 
 def _quietly(fn: Callable[..., Any], *args: Array) -> Any:
