@@ -231,7 +231,7 @@ def signed_cumsum(sign: Array, logabs: Array, axis: int, xp: Namespace) -> tuple
     with quiet():
         m, k, r = hillis_steele(
             (logabs, sign, xp.zeros_like(logabs)),
-            lambda *states: merge_states(*states, xp),
+            lambda m1, k1, r1, m2, k2, r2: merge_states(m1, k1, r1, m2, k2, r2, xp),
             axis,
             xp,
         )
