@@ -98,6 +98,13 @@ def _compiled() -> dict[str, Callable[..., Any]]:
         layout = ",".join(["()"] * n_in) + "->" + ",".join(["()"] * n_out)
         return numba.guvectorize(_signatures(n_in, n_out), layout, nopython=True)
 
+    @numba.njit(nogil=True)
+    def difference(a, b):  # _special._difference
+        d = a - b
+        back = d - a
+        d_lo = (a - (d - back)) + (-b - back)
+        return d, (d_lo if math.isfinite(d_lo) else 0.0)
+
     @gufunc(4, 2)
     def signed_add(sa, la, sb, lb, s_out, l_out):
         # _special.signed_add, one element at a time.
@@ -105,11 +112,23 @@ def _compiled() -> dict[str, Callable[..., Any]]:
             hi, lo, s_hi = lb, la, sb
         else:
             hi, lo, s_hi = la, lb, sa
-        d = 0.0 if hi == lo else lo - hi
+        d, d_lo = difference(lo, hi)
+        if hi == lo:
+            d = 0.0
+        e = math.exp(d)
         if sa * sb < 0:
-            corr = math.log(-math.expm1(d)) if d > -LN2 else math.log1p(-math.exp(d))
+            e = -e
+            if d > -LN2:
+                denom = -math.expm1(d)
+                corr = math.log(denom)
+            else:
+                denom = 1.0 + e
+                corr = math.log1p(e)
         else:
-            corr = math.log1p(math.exp(d))
+            denom = 1.0 + e
+            corr = math.log1p(e)
+        if d_lo != 0:
+            corr += d_lo * (e / denom)
         logabs = hi + corr
         l_out[0] = logabs
         if logabs == -math.inf:
@@ -145,12 +164,15 @@ def _compiled() -> dict[str, Callable[..., Any]]:
 
     @numba.njit(nogil=True)
     def rescale(ms, k, r, m):  # _special._rescale
-        delta = 0.0 if ms == m else m - ms
+        delta, delta_lo = difference(m, ms)
+        if ms == m:
+            delta = 0.0
         shrink = math.exp(-delta)
-        kept = k * math.expm1(-delta) + r * shrink
+        fix = shrink * delta_lo
+        kept = k * (math.expm1(-delta) - fix) + r * (shrink - fix)
         if abs(kept) < 0.5 * abs(k):
             return k, kept
-        return 0.0, (k + r) * shrink
+        return 0.0, (k + r) * (shrink - fix)
 
     @numba.njit(nogil=True)
     def finish(k, r, m):  # _special._finish and canonical

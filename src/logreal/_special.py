@@ -71,13 +71,28 @@ def _patch(
     return xp.where(mask, fn(xp.where(mask, arg, -1.0)), out)
 
 
+def _difference(a: Array, b: Array, xp: Namespace) -> tuple[Array, Array]:
+    """``a - b`` as ``d + d_lo`` exactly (Knuth's TwoSum); ``d_lo`` is 0 where not finite.
+
+    The logs of two terms are exact inputs, but their difference is rounded to
+    an ulp of the larger one.  A term's weight ``e**d`` turns that rounding into
+    an error of ``e**d * ulp(a)``, which exceeds an ulp of a small result; the
+    first-order correction ``e**d * d_lo`` removes it.
+    """
+    d = a - b
+    back = d - a
+    d_lo = (a - (d - back)) + (-b - back)
+    return d, xp.where(xp.isfinite(d_lo), d_lo, 0.0)
+
+
 def signed_add(sa: Array, la: Array, sb: Array, lb: Array, xp: Namespace) -> tuple[Array, Array]:
     """(sign, logabs) of ``sa e**la + sb e**lb`` for canonical inputs.
 
     ``hi + log1p(±e**d)`` with ``d = lo - hi <= 0``; for opposite signs with
     ``d > -ln 2`` the correction is ``log(-expm1(d))`` instead (Mächler 2012),
-    computed only where it is needed.  Equal magnitudes of opposite sign give
-    ``log(0) = -inf``: the exact zero.
+    computed only where it is needed.  The rounding of ``d`` itself is corrected
+    to first order (:func:`_difference`).  Equal magnitudes of opposite sign
+    give ``log(0) = -inf``: the exact zero.
     """
     fused = _fast.kernel("signed_add", xp, sa, la, sb, lb)
     if fused is not None:
@@ -88,11 +103,18 @@ def signed_add(sa: Array, la: Array, sb: Array, lb: Array, xp: Namespace) -> tup
         lo = xp.where(swap, la, lb)
         s_hi = xp.where(swap, sb, sa)
         opposite = (sa * sb) < 0
-        d = xp.where(hi == lo, 0.0, lo - hi)  # <= 0; 0 also for two equal infinities
+        d, d_lo = _difference(lo, hi, xp)
+        d = xp.where(hi == lo, 0.0, d)  # <= 0; 0 also for two equal infinities
         e = xp.exp(d)
-        corr = xp.log1p(xp.where(opposite, -e, e))
+        signed_e = xp.where(opposite, -e, e)
+        corr = xp.log1p(signed_e)
         near = opposite & (d > -LN2)
         corr = _patch(near, lambda t: xp.log(-xp.expm1(t)), d, corr, xp)
+        # d(corr)/dd = ±e / (1 ± e): the first-order fix for d's rounding, with
+        # 1 - e as -expm1(d) where it cancels.  (d_lo is 0 for equal
+        # magnitudes, where the slope is infinite.)
+        denom = _patch(near, lambda t: -xp.expm1(t), d, 1.0 + signed_e, xp)
+        corr = corr + xp.where(d_lo == 0, 0.0, d_lo * (signed_e / denom))
         logabs = hi + corr
         # hi carries nan from either input, and -inf exactly for a zero result.
         sign = xp.where(logabs == -math.inf, 0.0, xp.where(xp.isnan(logabs), math.nan, s_hi))
@@ -120,11 +142,14 @@ def _shift(w: Array, lg: Array, axes: tuple[int, ...], xp: Namespace) -> Array:
 
 def _close_and_rest(w: Array, lg: Array, m: Array, xp: Namespace) -> tuple[Array, Array]:
     """Per-term contributions to K (weights near the maximum) and to R."""
-    d = lg - m
+    d, d_lo = _difference(lg, m, xp)
     close = xp.isfinite(d) & (d > -LN2)
     k = xp.where(close, w, 0.0)
+    # e**(d + d_lo) = e**d (1 + d_lo): close terms as expm1(d) + e**d d_lo.
+    e = xp.exp(d)
+    fix = xp.where(d_lo == 0, 0.0, e * d_lo)  # d_lo is 0 wherever e is inf or nan
+    r = w * (xp.where(close, xp.expm1(xp.where(close, d, 0.0)), e) + fix)
     # Terms with zero weight contribute nothing, even where l is inf or nan.
-    r = xp.where(close, w * xp.expm1(xp.where(close, d, 0.0)), w * xp.exp(d))
     r = xp.where(w == 0, 0.0, r)
     return k, r
 
@@ -191,11 +216,13 @@ def _rescale(ms: Array, k: Array, r: Array, m: Array, xp: Namespace) -> tuple[Ar
     (so ``k + r`` never cancels by more than a bit); otherwise everything moves
     into ``r``.
     """
-    delta = xp.where(ms == m, 0.0, m - ms)  # >= 0; 0 for equal infinities
+    delta, delta_lo = _difference(m, ms, xp)
+    delta = xp.where(ms == m, 0.0, delta)  # >= 0; 0 for equal infinities
     shrink = xp.exp(-delta)
-    r_kept = k * xp.expm1(-delta) + r * shrink
+    fix = shrink * delta_lo  # e**-(delta + delta_lo) = shrink - fix, to first order
+    r_kept = k * (xp.expm1(-delta) - fix) + r * (shrink - fix)
     keep = xp.abs(r_kept) < 0.5 * xp.abs(k)
-    return xp.where(keep, k, 0.0), xp.where(keep, r_kept, (k + r) * shrink)
+    return xp.where(keep, k, 0.0), xp.where(keep, r_kept, (k + r) * (shrink - fix))
 
 
 def merge_states(
