@@ -104,3 +104,19 @@ def test_cumsum_kernel_matches_portable_scan(dtype):
         assert np.all(both_nan | (fast.logabs == slow.logabs) | close | deep)
         plain = ~deep & ~np.isnan(slow.sign)
         np.testing.assert_array_equal(fast.sign[plain], slow.sign[plain])
+
+
+def test_compensated_sum_kernel_matches_portable_tree():
+    rng = np.random.default_rng(3)
+    logs = rng.normal(scale=50, size=(4, 3001))
+    logs[1, 7] = -np.inf  # a zero factor
+    logs[2, 9], logs[2, 11] = np.inf, -np.inf  # 0 * inf
+    x = lr.LogReal.from_log(logs)
+    for axis in (None, 0, 1, (0, 1)):
+        fast = lr.prod(x, axis=axis)
+        with _fast.portable():
+            slow = lr.prod(x, axis=axis)
+        np.testing.assert_array_max_ulp(
+            np.nan_to_num(np.asarray(fast.logabs)), np.nan_to_num(np.asarray(slow.logabs)), 1
+        )
+        np.testing.assert_array_equal(fast.sign, slow.sign)

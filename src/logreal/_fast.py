@@ -205,7 +205,22 @@ def _compiled() -> dict[str, Callable[..., Any]]:
             m, k, r = mi, k1 + k2, r1 + r2
             s_out[i], l_out[i] = finish(k, r, m)
 
+    @numba.guvectorize(
+        [f"void({t}[:], {t}[:])" for t in ("float32", "float64")], "(n)->()", nopython=True
+    )
+    def compensated_sum(a, out):
+        # _reduce._compensated_sum as one Neumaier (Kahan-Babuska) pass.
+        s, c = 0.0, 0.0
+        for i in range(a.shape[0]):
+            v = a[i]
+            t = s + v
+            if math.isfinite(t):
+                c += (s - t) + v if abs(s) >= abs(v) else (v - t) + s
+            s = t
+        out[0] = s + c if math.isfinite(s) else s
+
     return {
+        "compensated_sum": compensated_sum,
         "signed_add": signed_add,
         "multiply": multiply,
         "divide": divide,
