@@ -99,6 +99,14 @@ def _compiled() -> dict[str, Callable[..., Any]]:
         return numba.guvectorize(_signatures(n_in, n_out), layout, nopython=True)
 
     @numba.njit(nogil=True)
+    def settle(sign, logabs):  # _logreal._settle: logabs decides zero and nan
+        if logabs == -math.inf:
+            return 0.0
+        if logabs != logabs:
+            return math.nan
+        return sign
+
+    @numba.njit(nogil=True)
     def difference(a, b):  # _special._difference
         d = a - b
         back = d - a
@@ -131,36 +139,19 @@ def _compiled() -> dict[str, Callable[..., Any]]:
             corr += d_lo * (e / denom)
         logabs = hi + corr
         l_out[0] = logabs
-        if logabs == -math.inf:
-            s_out[0] = 0.0
-        elif logabs != logabs:
-            s_out[0] = math.nan
-        else:
-            s_out[0] = s_hi
+        s_out[0] = settle(s_hi, logabs)
 
     @gufunc(4, 2)
-    def multiply(sa, la, sb, lb, s_out, l_out):
-        # _logreal._multiply and _settle.
+    def multiply(sa, la, sb, lb, s_out, l_out):  # _logreal._multiply
         logabs = la + lb
         l_out[0] = logabs
-        if logabs == -math.inf:
-            s_out[0] = 0.0
-        elif logabs != logabs:
-            s_out[0] = math.nan
-        else:
-            s_out[0] = sa * sb
+        s_out[0] = settle(sa * sb, logabs)
 
     @gufunc(4, 2)
-    def divide(sa, la, sb, lb, s_out, l_out):
-        # _logreal._divide and _settle.
+    def divide(sa, la, sb, lb, s_out, l_out):  # _logreal._divide
         logabs = la - lb
         l_out[0] = logabs
-        if logabs == -math.inf:
-            s_out[0] = 0.0
-        elif logabs != logabs:
-            s_out[0] = math.nan
-        else:
-            s_out[0] = sa * (1.0 if sb == 0 else sb)
+        s_out[0] = settle(sa * (1.0 if sb == 0 else sb), logabs)
 
     @numba.njit(nogil=True)
     def rescale(ms, k, r, m):  # _special._rescale

@@ -21,32 +21,6 @@ from ._logreal import exp as _exp
 from ._logreal import log as _log
 from ._logreal import sqrt as _sqrt
 
-__all__ = [
-    "concat",
-    "cumprod",
-    "cumsum",
-    "dot",
-    "exp",
-    "leave_one_out",
-    "log",
-    "log1mexp",
-    "log1pexp",
-    "logaddexp",
-    "logcumsumexp",
-    "lognorm",
-    "logsubexp",
-    "logsumexp",
-    "matmul",
-    "mean",
-    "norm",
-    "prod",
-    "prod_grad",
-    "sqrt",
-    "stack",
-    "sum",
-    "where",
-]
-
 # -- helpers on either number class ------------------------------------------
 
 
