@@ -502,6 +502,24 @@ def test_long_matrix_chains(method: str, rng) -> None:
     )
 
 
+@pytest.mark.parametrize("logreal", [False, True])
+def test_naive_op_with_and_without_identity(logreal: bool, rng) -> None:
+    # leave_one_out takes no identity, so an op's naive method goes one
+    # position at a time; an op given one gets the masked block reductions.
+    from logreal import _numclass, _products
+
+    n, k = 30, 2
+    mats = rng.integers(-1, 2, (n, k, k)).astype(np.float64) + np.eye(k)
+    want = np.stack([chain([mats[j] for j in range(n) if j != i], k) for i in range(n)])
+    stack = lr.LogReal(mats) if logreal else mats
+    for identity in (None, np.eye(k)):
+        cls = _numclass.Op(lr.matmul if logreal else np.matmul, identity, stack)
+        out = cls.empty(n)
+        _products._naive(cls, stack, n, lambda i, j, st, c=cls, o=out: c.store(o, i, j, st), out)
+        got = out.to_real() if logreal else out
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+
+
 def test_dp_with_op_across_blocks(rng) -> None:
     n, k = 3000, 2  # a block holds 2048 matrices of 2 x 2
     mats = np.eye(k) + rng.normal(0, 0.01, (n, k, k))

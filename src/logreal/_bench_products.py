@@ -3,14 +3,20 @@
 - ``leave_one_out dp`` against ``np.cumprod`` (one pass of plain prefix
   products, no range care) and against the plain float forward-backward
   (two ``np.cumprod`` and a product, which under- and overflows): the price of
-  exact range and of O(1) memory beyond the output.
-- every method at n = 10^3 ... 10^7 (naive up to 10^4), each against
-  ``np.cumprod`` at the same n, so the table shows how each grows with n.
+  exact range and of O(1) memory beyond the output.  Once on factors whose
+  partial products stay in range (NumPy is right there), once on
+  probabilities, whose partial products underflow (NumPy returns zeros, dp
+  keeps the exact products in scaled form).
+- every method at n = 10^3 ... 10^7 (naive at 10^3 ... 10^4), each against
+  ``np.cumprod`` at the same n and against itself at n / r, r the step to
+  the previous size: that ratio is r**slope, about r**2 for naive and r for
+  the O(n) methods (scan: a little more, O(n log n) work).
 - LogReal leave-one-out against a plain cumulative sum of the logs.
 - the gradient of a chain of 3x3 matrices against a Python loop of ``np.matmul``.
 
-The inputs keep every partial product inside the float range (factors
-``exp(N(0, 1e-3))``), so NumPy's answers are right and the comparison is fair.
+Apart from the probabilities, the inputs keep every partial product inside
+the float range (factors ``exp(N(0, 1e-3))``), so NumPy's answers are right
+and the comparison is fair.
 """
 
 from __future__ import annotations
@@ -45,9 +51,9 @@ def _plain_forward_backward(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _dp_case(n: int) -> Case:
+def _dp_case(n: int, probabilities: bool = False) -> Case:
     def prepare() -> tuple[Callable[[], Any], dict[str, Callable[[], Any]]]:
-        x = _factors(n)
+        x = _probabilities(n) if probabilities else _factors(n)
         return (
             lambda: leave_one_out(x, method="dp"),
             {
@@ -56,13 +62,24 @@ def _dp_case(n: int) -> Case:
             },
         )
 
-    return Case("leave_one_out dp (float64)", n, prepare)
+    kind = "probabilities: prefixes underflow" if probabilities else "float64"
+    return Case(f"leave_one_out dp ({kind})", n, prepare)
 
 
-def _method_case(method: str, n: int) -> Case:
+def _probabilities(n: int) -> np.ndarray:
+    return np.random.default_rng(_RNG_SEED).uniform(0.0, 1.0, n)
+
+
+def _method_case(method: str, n: int, step: int) -> Case:
+    """``method`` at n against np.cumprod, and against itself at n / step."""
+
     def prepare() -> tuple[Callable[[], Any], dict[str, Callable[[], Any]]]:
         x = _factors(n)
-        return (lambda: leave_one_out(x, method=method), {"np.cumprod": lambda: np.cumprod(x)})
+        baselines = {"np.cumprod": lambda: np.cumprod(x)}
+        if step > 1:
+            small = x[: n // step]
+            baselines[f"{method} at n/{step}"] = lambda: leave_one_out(small, method=method)
+        return (lambda: leave_one_out(x, method=method), baselines)
 
     return Case(f"leave_one_out {method}", n, prepare)
 
@@ -107,10 +124,12 @@ def _matrix_case(n: int) -> Case:
 def product_cases(quick: bool) -> Iterator[Case]:
     top = 5 if quick else 7
     yield _dp_case(10**top)
-    for exp in range(3, top + 1):
-        for method in ("naive", "division", "log", "dp", "scan"):
-            if method == "naive" and exp > (3 if quick else 4):
-                continue
-            yield _method_case(method, 10**exp)
+    yield _dp_case(10**top, probabilities=True)
+    sizes = {m: [10**e for e in range(3, top + 1)] for m in ("division", "log", "dp", "scan")}
+    # naive where its n^2 multiplications, not the Python around them, set the time
+    sizes = {"naive": [1000, 3000] if quick else [1000, 3000, 10_000], **sizes}
+    for method, ns in sizes.items():
+        for i, n in enumerate(ns):
+            yield _method_case(method, n, round(n / ns[i - 1]) if i else 1)
     yield _logreal_case(10 ** (top - 1))
     yield _matrix_case(10**3 if quick else 10**4)

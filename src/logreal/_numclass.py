@@ -10,7 +10,10 @@ number class (the :class:`NumberClass` protocol)
 - reduces and scans a stack along axis 0 (``reduce``, ``scan``), where ``scan``
   takes a *seed*: the product of everything before the stack (after it, for a
   reverse scan), folded in as the first factor,
-- takes, joins and expands stacks (``take``, ``concat``, ``expand``),
+- takes, joins and expands stacks (``take``, ``concat``, ``expand``), and
+  turns a stack of one batch back into a stack (``squeeze``),
+- picks elements of two stacks by a mask (``where``; the naive method replaces
+  factors by ``one`` this way),
 - writes stacks into the output and reads them back (``store``, ``load``,
   ``stash``, ``unstash``, ``result``).
 
@@ -69,12 +72,16 @@ class NumberClass(Protocol):
     """What every product algorithm may ask of a number class (stacks are opaque)."""
 
     rows: int  # sequence elements per block
+    xp: Namespace  # the array namespace of the stacks' arrays (masks are built in it)
+    rest: tuple[int, ...]  # the shape of one element
 
     def lift(self, src: Any, a: int, b: int) -> Any: ...  # src[a:b] as a stack
     def length(self, st: Any) -> int: ...
     def take(self, st: Any, i: int, j: int) -> Any: ...
     def concat(self, sts: list[Any]) -> Any: ...
     def expand(self, st: Any, k: int) -> Any: ...  # k length-1 axes after axis 0
+    def squeeze(self, st: Any) -> Any: ...  # a stack of one batch (1, B, *rest) as (B, *rest)
+    def where(self, mask: Array, st: Any, other: Any) -> Any: ...  # broadcasting
     def one(self) -> Any: ...  # a stack of one, or None (an op without identity)
     def mul(self, p: Any, q: Any) -> Any: ...  # p * q elementwise, in this order
     def reduce(self, st: Any) -> Any: ...  # the product along axis 0, a stack of one
@@ -92,11 +99,8 @@ class NumberClass(Protocol):
 class Field(NumberClass, Protocol):
     """A commutative class with division: what the division method needs."""
 
-    xp: Namespace
-
     def regular(self, st: Any) -> bool: ...  # every element finite and nonzero
     def kinds(self, st: Any) -> tuple[Array, Array, Array, Array]: ...  # 0, inf, nan, < 0
-    def where(self, mask: Array, st: Any, other: Any) -> Any: ...
     def divide(self, p: Any, q: Any) -> Any: ...
     def assemble(self, base: Any, nan: Array, zero: Array, inf: Array, flip: Array) -> Any: ...
 
@@ -255,6 +259,10 @@ class Real:
     def expand(self, st: Scaled, k: int) -> Scaled:
         e = st[1]
         return _expand(st[0], k, self.xp), None if e is None else _expand(e, k, self.xp)
+
+    def squeeze(self, st: Scaled) -> Scaled:
+        m, e = st
+        return m[0, ...], None if e is None else self.xp.broadcast_to(e, m.shape)[0, ...]
 
     def one(self) -> Scaled:
         return self.xp.ones((1, *self.rest), dtype=self.f64), None
@@ -551,6 +559,10 @@ class Log:
             None if lo is None else _expand(lo, k, xp),
         )
 
+    def squeeze(self, st: Logs) -> Logs:
+        lo = st[2]
+        return st[0][0, ...], st[1][0, ...], None if lo is None else lo[0, ...]
+
     def one(self) -> Logs:
         xp = self.xp
         shape = (1, *self.rest)
@@ -725,6 +737,8 @@ class Op:
         self.op = op
         self.src = src
         self.elem = tuple(src.shape[1:])
+        self.rest = self.elem
+        self.xp = src._xp if isinstance(src, LogReal) else namespace(src)
         self.rows = block_rows(self.elem)
         n = src.shape[0]
         self.proto = None
@@ -777,6 +791,16 @@ class Op:
 
     def expand(self, st: Any, k: int) -> Any:
         return st.reshape(st.shape[0], *(1,) * k, *st.shape[1:]) if k else st
+
+    def squeeze(self, st: Any) -> Any:
+        return st[0, ...]
+
+    def where(self, mask: Array, st: Any, other: Any) -> Any:
+        if isinstance(st, LogReal) or isinstance(other, LogReal):
+            from ._reduce import where
+
+            return where(mask, st, other)
+        return self.xp.where(mask, st, other)
 
     def one(self) -> Any:
         return self.identity

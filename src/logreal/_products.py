@@ -13,13 +13,19 @@ computes the prefixes and suffixes its own way and hands them to
 
 Methods (see ``docs/products.md`` for costs and the choice of ``"auto"``):
 
-``naive``     every P_i and S_i from scratch, O(n^2): the reference.
+``naive``     every P_i and S_i from scratch, O(n^2): the reference (a block
+              of positions per vectorised reduction, so n^2 sets its time).
 ``division``  one total product over the regular (finite nonzero) factors,
               divided by each, zeros / infinities / nans by counting.
 ``log``       ``division`` through LogReal.
 ``dp``        prefixes written into the output block by block, then one
               backward sweep with a running suffix; O(n) time, O(block) memory.
 ``scan``      prefixes and suffixes by a Hillis-Steele scan, O(log n) depth.
+
+For NumPy floats and LogReal without ``op``, compiled kernels
+(:mod:`logreal._products_fast`, through :func:`logreal._fast.kernel`) override
+the dp leave-one-out products, cumprod and the dp gradient; the code here is
+the truth they are tested against, and runs where they do not apply.
 """
 
 from __future__ import annotations
@@ -27,10 +33,11 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import _products_fast
 from ._backend import as_float, namespace, normalize_axis, quiet, scalar_out
 from ._logreal import LogReal, implements
 from ._numclass import Field, Log, NumberClass, Op, Real
@@ -43,23 +50,34 @@ Emit = Callable[[int, int, Any], None]
 Middle = Callable[[int, int], Any] | None
 
 METHODS = ("auto", "naive", "division", "log", "dp", "scan")
+# A block of the naive method holds this many ordinary blocks (2^16 numbers):
+# large enough that its n^2 multiplications, not Python, set its time from
+# n ~ 500 on, small enough that its stacks stay in cache.
+NAIVE_SCALE = 8
 
 
 # ---------------------------------------------------------------------------
 # Planning: pick the number class, move the sequence axis to the front.
 
 
-def _plan(
-    x: Any, axis: int | None, op: Any, identity: Any, *, real_io: bool = False
-) -> tuple[NumberClass, Any, int, Callable[[Any], Any]]:
-    """(number class, sequence with its axis first, n, undo the axis move)."""
+class _Plan(NamedTuple):
+    cls: NumberClass
+    src: Any  # the sequence, its axis first
+    n: int
+    restore: Callable[[Any], Any]  # undoes the axis move on a result
+    user: Any  # the input in its own layout (floats or LogReal; None with op)
+    axis: int  # the sequence axis of ``user``
+
+
+def _plan(x: Any, axis: int | None, op: Any, identity: Any, *, real_io: bool = False) -> _Plan:
+    """The number class, the sequence with its axis first, n, and how to undo the move."""
     if op is not None:
         if axis is None or normalize_axis(axis, max(getattr(x, "ndim", 1), 1)) != (0,):
             raise ValueError(f"with op the sequence runs along axis 0 (got axis={axis!r})")
         stack = x if isinstance(x, LogReal) else namespace(x).asarray(x)
         if stack.ndim == 0:
             raise ValueError("with op, x must be a stack of elements (at least 1-d)")
-        return Op(op, identity, stack), stack, int(stack.shape[0]), lambda r: r
+        return _Plan(Op(op, identity, stack), stack, int(stack.shape[0]), lambda r: r, None, 0)
     src: Any
     if isinstance(x, LogReal):
         src = x.reshape(-1) if axis is None else x
@@ -73,24 +91,43 @@ def _plan(
         raise ValueError("a product along an axis needs an array with at least one dimension")
     (ax,) = normalize_axis(0 if axis is None else axis, src.ndim)
     rest = tuple(int(d) for i, d in enumerate(src.shape) if i != ax)
+    user = src
     if isinstance(src, LogReal):
         order = (ax, *(i for i in range(src.ndim) if i != ax))
         back = tuple(order.index(i) for i in range(src.ndim))
         src = src.transpose(*order) if ax else src
-        return (
+        return _Plan(
             Log(xp, src.dtype, rest),
             src,
             int(src.shape[0]),
             (lambda r: r.transpose(*back)) if ax else (lambda r: r),
+            user,
+            ax,
         )
     moved = xp.moveaxis(src, ax, 0) if ax else src
     cls = Log(xp, src.dtype, rest, real_io=True) if real_io else Real(xp, src.dtype, rest)
-    return (
+    return _Plan(
         cls,
         moved,
         int(moved.shape[0]),
         (lambda r: xp.moveaxis(r, 0, ax)) if ax else (lambda r: r),
+        user,
+        ax,
     )
+
+
+def _compiled(plan: _Plan, mode: int, reverse: bool = False) -> Any:
+    """The compiled dp leave-one-out (``mode=LOO``) or cumprod of NumPy floats
+    or LogReal without op (:mod:`logreal._products_fast`), or None where no
+    kernel applies: the portable algorithm then runs."""
+    cls = plan.cls
+    if isinstance(cls, Real):
+        return _products_fast.real(cls.xp, plan.user, plan.axis, mode, reverse)
+    if isinstance(cls, Log) and not cls.real_io:
+        x = plan.user
+        out = _products_fast.log(cls.xp, x.sign, x.logabs, plan.axis, mode, reverse, cls.rows)
+        return None if out is None else LogReal._new(*out)
+    return None
 
 
 def _method(method: str, op: Any) -> str:
@@ -189,11 +226,48 @@ def _expand(cls: NumberClass, st: Any, k: int) -> Any:
 def _naive(
     cls: NumberClass, src: Any, n: int, emit: Emit, buf: Any, middle: Middle = None, k: int = 0
 ) -> None:
-    """Every prefix and suffix from scratch: O(n^2) time, the reference."""
-    for i in range(n):
-        pre = cls.reduce(cls.lift(src, 0, i)) if i >= 1 else None
-        suf = cls.reduce(cls.lift(src, i + 1, n)) if i <= n - 2 else None
-        _sandwich(cls, i, i + 1, n, pre, suf, emit, middle, k)
+    """Every prefix and suffix from scratch: O(n^2) time, the reference.
+
+    With an identity the positions go in blocks of B: the prefixes of a block
+    are one reduction of B copies of the sequence in which copy r has every
+    factor from position r on replaced by the identity, and the suffixes
+    likewise, so the n^2 multiplications run in vectorised reductions of
+    NAIVE_SCALE blocks' worth of numbers, not in n Python iterations.
+    Multiplying by the identity is exact (for an op, on finite entries), so
+    each P_i and S_i is the plain product of its factors.  Without an
+    identity (an op without one) each position is reduced on its own.
+    """
+    one = cls.one()
+    if one is None:
+        for i in range(n):
+            pre = cls.reduce(cls.lift(src, 0, i)) if i >= 1 else None
+            suf = cls.reduce(cls.lift(src, i + 1, n)) if i <= n - 2 else None
+            _sandwich(cls, i, i + 1, n, pre, suf, emit, middle, k)
+        return
+    # At most n/8 positions a block: the identities a block reduces besides
+    # the factors (a triangle, about n B / 2 of them per sweep) stay within an
+    # eighth of the n^2 work, so its time grows as n^2 from small n on.
+    rows = max(1, min(-(-n // 8), cls.rows * NAIVE_SCALE // max(n, 1)))
+    for a, b in _blocks(n, rows):
+        lo, hi = max(a, 1), min(b, n - 1)
+        pre = _masked(cls, src, one, 0, b - 1, lo, b, prefix=True) if lo < b else None
+        suf = _masked(cls, src, one, a + 1, n, a, hi, prefix=False) if a < hi else None
+        _sandwich(cls, a, b, n, pre, suf, emit, middle, k)
+
+
+def _masked(
+    cls: NumberClass, src: Any, one: Any, p: int, q: int, i: int, j: int, *, prefix: bool
+) -> Any:
+    """``P_i ... P_{j-1}`` (``prefix``) or ``S_i ... S_{j-1}``, each reduced
+    from scratch over the factors ``x_p ... x_{q-1}``, the others replaced by
+    the identity ``one``: one reduction of a (q - p, j - i) stack of elements."""
+    xp = cls.xp
+    pos = xp.arange(p, q)[:, None]
+    at = xp.arange(i, j)[None, :]
+    keep = pos < at if prefix else pos > at
+    keep = xp.reshape(keep, (q - p, j - i, *(1,) * len(cls.rest)))
+    st = cls.where(keep, cls.expand(cls.lift(src, p, q), 1), cls.expand(one, 1))
+    return cls.squeeze(cls.reduce(st))
 
 
 def _hillis_steele(cls: NumberClass, st: Any, reverse: bool = False) -> Any:
@@ -413,7 +487,13 @@ def cumprod(
     """
     if op is not None and exclusive and identity is None:
         raise ValueError("an exclusive cumprod with op starts at op's identity: pass identity=")
-    cls, src, n, restore = _plan(x, axis, op, identity)
+    plan = _plan(x, axis, op, identity)
+    fast = _compiled(
+        plan, _products_fast.EXCLUSIVE if exclusive else _products_fast.INCLUSIVE, reverse
+    )
+    if fast is not None:
+        return fast
+    cls, src, n, restore = plan[:4]
     with quiet():
         return restore(cls.result(_cumprod(cls, src, n, exclusive, reverse)))
 
@@ -496,7 +576,10 @@ def leave_one_out(
     -69314.02490881397
     """
     method = _method(method, op)
-    cls, src, n, restore = _plan(x, axis, op, None, real_io=method == "log")
+    plan = _plan(x, axis, op, None, real_io=method == "log")
+    if method == "dp" and (fast := _compiled(plan, _products_fast.LOO)) is not None:
+        return fast
+    cls, src, n, restore = plan[:4]
     out = cls.empty(n)
     with quiet():
         _ALGORITHMS[method](cls, src, n, lambda i, j, st: cls.store(out, i, j, st), out)
@@ -572,24 +655,38 @@ def prod_grad(
             f"df must have shape (n, *P, *E) with n = f.shape[0] and E = f.shape[1:]"
         )
     k = len(dshape) - len(fshape)
-    cls, src, n, _ = _plan(f, 0, op, None, real_io=method == "log")
+    plan = _plan(f, 0, op, None, real_io=method == "log")
+    cls, src, n = plan[:3]
     if n == 0:
         zero = cls.zeros(dshape[1:])
         return zero if isinstance(zero, LogReal) else scalar_out(zero, namespace(zero))
+    # The compiled leave-one-out products, where they hold the working
+    # precision (float64 or LogReal), make the gradient sum_i loo_i df_i; not
+    # where a float loo_i is 0, inf, nan or subnormal (its rounding, unlike
+    # the exact product P_i df_i S_i, would lose what df_i brings back).
+    loo = None
+    if method == "dp" and not (isinstance(cls, Real) and cls.dtype != cls.f64):
+        loo = _compiled(plan, _products_fast.LOO)
+        if isinstance(cls, Real) and loo is not None and not cls.regular((loo, None)):
+            loo = None
     # A block also holds df's elements, which may be larger than f's.
     cls.rows = max(1, cls.rows * max(1, math.prod(fshape[1:])) // max(1, math.prod(dshape[1:])))
     partials: list[Any] = []
-    buf = cls.empty(n) if method == "dp" else None
     with quiet():
-        _ALGORITHMS[method](
-            cls,
-            src,
-            n,
-            lambda i, j, st: partials.append(cls.sum0(st)),
-            buf,
-            lambda i, j: cls.lift(df, i, j),
-            k,
-        )
+        if loo is not None:
+            for a, b in _blocks(n, cls.rows):
+                st = cls.mul(_expand(cls, cls.lift(loo, a, b), k), cls.lift(df, a, b))
+                partials.append(cls.sum0(st))
+        else:
+            _ALGORITHMS[method](
+                cls,
+                src,
+                n,
+                lambda i, j, st: partials.append(cls.sum0(st)),
+                cls.empty(n) if method == "dp" else None,
+                lambda i, j: cls.lift(df, i, j),
+                k,
+            )
         return _lr_sum(_lr_stack(partials), axis=0)
 
 
