@@ -22,6 +22,7 @@ the extreme |x| (raising S to 1/p multiplies S's rounding by 1/p).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import tracemalloc
@@ -34,7 +35,7 @@ from hypothesis import strategies as st
 
 import logreal as lr
 from conftest import FULL
-from logreal import _norms
+from logreal import _fast, _norms, _norms_fast, _norms_numpy
 
 from oracle import ulp_error
 
@@ -230,7 +231,8 @@ def check_norm(x: np.ndarray, p: float) -> None:
 def tiles(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     if request.param == "tiny-tiles":
         monkeypatch.setattr(_norms, "_TILE", 4)
-        monkeypatch.setattr(_norms, "_DOT_ROW", 2)
+        monkeypatch.setattr(_norms_numpy, "_DOT_ROW", 2)
+        monkeypatch.setattr(_norms_fast, "BLOCK", 4)  # the kernels' blocks
         monkeypatch.setattr(_norms, "_SQUARE", 2)
     return str(request.param)
 
@@ -250,22 +252,25 @@ def test_special_orders_match_mpmath(x: np.ndarray, p: float) -> None:
 
 
 @pytest.mark.parametrize("shape", [(2, _norms._TILE + 999), (300, 101)])
-def test_portable_kernels_agree_with_numpy_overrides(
+def test_portable_kernels_agree_with_fast_paths(
     shape: tuple[int, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = np.random.default_rng(3)
     x = rng.standard_normal(shape) * 10.0 ** rng.integers(-5, 5, (shape[0], 1))
     orders = [2, 1, 3, -1, 0.5, INF, -INF, 0]
-    fast = {p: lr.norm(x, p, axis=1) for p in orders}
-    monkeypatch.setattr(_norms._Reduction, "tile_numpy", lambda *args: None)
+    kernels = {p: lr.norm(x, p, axis=1) for p in orders}  # Numba, where installed
+    with _fast.portable():
+        tiles = {p: lr.norm(x, p, axis=1) for p in orders}  # the NumPy tile path
+        monkeypatch.setattr(_norms_numpy.NumpyTiles, "partial", lambda *args: None)
+        slow = {p: lr.norm(x, p, axis=1) for p in orders}
     for p in orders:
-        slow = lr.norm(x, p, axis=1)
-        for i in range(0, shape[0], max(1, shape[0] // 3)):
-            a, b = fast[p][i], slow[i]
-            if p in (1, 2):
-                exact = exact_norm_big(x[i], p)
-                assert ulps(a, exact) <= 1.0 and ulps(b, exact) <= 1.0
-            assert abs(a - b) <= 4 * np.spacing(abs(a)), p
+        for fast in (kernels[p], tiles[p]):
+            for i in range(0, shape[0], max(1, shape[0] // 3)):
+                a, b = fast[i], slow[p][i]
+                if p in (1, 2):
+                    exact = exact_norm_big(x[i], p)
+                    assert ulps(a, exact) <= 1.0 and ulps(b, exact) <= 1.0
+                assert abs(a - b) <= 4 * np.spacing(abs(a)), p
 
 
 @pytest.mark.parametrize("p", [2, 1, 3, -1, 0.5, 0.01, INF, -INF, 0])
@@ -355,6 +360,17 @@ def test_empty_follows_numpy(shape: tuple[int, ...], axis: int | None, p: float)
     with np.errstate(divide="ignore"):
         np.testing.assert_array_equal(lr.lognorm(x, p, axis=axis), np.log(expected))
     np.testing.assert_array_equal(lr.norm(lr.LogReal(x), p, axis=axis).to_real(), expected)
+
+
+@pytest.mark.parametrize("kernels", [True, False], ids=["kernels", "portable"])
+def test_small_p_norm_beyond_the_range_is_inf(kernels: bool) -> None:
+    # (10**4)**(1/0.01) = 1e400: the root overflows, its correction must not
+    # turn inf * 0 into nan
+    x = np.ones(10**4)
+    with contextlib.nullcontext() if kernels else _fast.portable():
+        assert lr.norm(x, 0.01) == INF
+        log_exact = mpmath.log(10**4) / mpmath.mpf(0.01)
+        assert ulp_error(float(lr.lognorm(x, 0.01)), log_exact) <= 4.0
 
 
 def test_count_nonzero_subnormal_and_negative_zero() -> None:
