@@ -2,6 +2,7 @@
 
 import itertools
 import math
+import os
 
 import numpy as np
 import pytest
@@ -42,6 +43,9 @@ def grid():
     return x, y
 
 
+@pytest.mark.skipif(
+    os.environ.get("LOGREAL_KERNELS") == "portable", reason="kernels switched off on purpose"
+)
 def test_numba_kernels_are_exercised():
     # Numba is in the test extra: a silent fallback to the portable path would
     # leave the kernels untested.
