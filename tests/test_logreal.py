@@ -1,5 +1,6 @@
 """LogReal: construction, pinned semantics, array behaviour, NumPy protocols, errors."""
 
+import contextlib
 import math
 import pickle
 
@@ -476,3 +477,22 @@ def test_lists_of_logreals_are_stacked_not_read_as_floats():
     np.testing.assert_array_equal(np.asarray(x.sign), [1.0, -1.0])
     y = LogReal([[lr.exp(1e4), 2.0], [0.0, lr.exp(-1e4)]])
     assert y.shape == (2, 2) and float(y.logabs[0, 0]) == 1e4
+
+
+@pytest.mark.parametrize("portable", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exactly_cancelling_top_terms_leave_no_false_zero(portable, dtype):
+    # e^1000 - e^1000 - e^10 + e^5: the rest lies e^-990 below the shift,
+    # where it underflows; it is summed again on its own scale.
+    from logreal import _fast
+
+    x = LogReal.from_log(np.array([1000.0, 1000.0, 10.0, 5.0], dtype), np.array([1, -1, -1, 1]))
+    # Two levels cancel exactly (e^1000 and then e^10): e^5 is left.
+    y = LogReal.from_log(np.array([1000.0, 1000.0, 10.0, 10.0, 5.0], dtype), [1, -1, 1, -1, 1])
+    ctx = _fast.portable() if portable else contextlib.nullcontext()
+    with ctx:
+        got, two_levels = lr.sum(x), lr.sum(y)
+    exact = math.log(math.exp(10.0) - math.exp(5.0))
+    assert float(got.sign) == -1
+    assert float(got.logabs) == pytest.approx(exact, rel=4 * float(np.finfo(dtype).eps))
+    assert float(two_levels.sign) == 1 and float(two_levels.logabs) == 5.0

@@ -210,7 +210,55 @@ def _compiled() -> dict[str, Callable[..., Any]]:
             s = t
         out[0] = s + c if math.isfinite(s) else s
 
+    @numba.guvectorize(
+        [f"void({t}[:], {t}[:], {t}[:], {t}[:])" for t in ("float32", "float64")],
+        "(n),(n)->(),()",
+        nopython=True,
+    )
+    def signed_logsum(w, lg, s_out, l_out):
+        # _special.signed_logsum in two passes: the shift, then K and a
+        # compensated (Neumaier) R.
+        # Terms close to an earlier shift whose values cancelled exactly are
+        # left out (_special._shifted_sum); ceiling is that earlier shift.
+        ceiling = math.inf
+        for _ in range(64):
+            m = -math.inf
+            for i in range(lg.shape[0]):
+                li = lg[i]
+                if w[i] != 0 and math.isfinite(li) and li > m and li - ceiling <= -LN2:
+                    m = li
+            if m == -math.inf:
+                m = 0.0
+            k, r, c, top_r = 0.0, 0.0, 0.0, 0.0
+            had_top, rest_left = False, False
+            for i in range(lg.shape[0]):
+                wi = w[i]
+                if wi == 0 or (math.isfinite(lg[i]) and lg[i] - ceiling > -LN2):
+                    continue
+                d, d_lo = difference(lg[i], m)
+                e = math.exp(d)
+                fix = 0.0 if d_lo == 0 else e * d_lo
+                if math.isfinite(d) and d > -LN2:
+                    k += wi
+                    had_top = True
+                    term = wi * (math.expm1(d) + fix)
+                    top_r += term
+                else:
+                    rest_left = True
+                    term = wi * (e + fix)
+                t = r + term
+                if math.isfinite(t):
+                    c += (r - t) + term if abs(r) >= abs(term) else (term - t) + r
+                r = t
+            if math.isfinite(r):
+                r += c
+            s_out[0], l_out[0] = finish(k, r, m)
+            if not (k + top_r == 0 and had_top and rest_left):
+                break
+            ceiling = m
+
     return {
+        "signed_logsum": signed_logsum,
         "compensated_sum": compensated_sum,
         "signed_add": signed_add,
         "multiply": multiply,

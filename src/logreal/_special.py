@@ -167,15 +167,58 @@ def signed_logsum(
     w: Array, lg: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace
 ) -> tuple[Array, Array]:
     """(sign, logabs) of ``sum(w * e**l)`` over ``axes`` (see the module notes)."""
+    fused = _fast.kernel("signed_logsum", xp, w, lg)
+    if fused is not None:  # two passes per slice, the reduced axes moved last
+        rest = tuple(i for i in range(lg.ndim) if i not in axes)
+        shape = (*(lg.shape[i] for i in rest), math.prod(lg.shape[i] for i in axes))
+        order = rest + axes
+        sign, logabs = fused(
+            xp.reshape(xp.permute_dims(w, order), shape),
+            xp.reshape(xp.permute_dims(lg, order), shape),
+        )
+        sign, logabs = xp.asarray(sign), xp.asarray(logabs)
+        if keepdims:
+            kept = tuple(1 if i in axes else lg.shape[i] for i in range(lg.ndim))
+            sign, logabs = xp.reshape(sign, kept), xp.reshape(logabs, kept)
+        return sign, logabs
     with quiet():
-        m = _shift(w, lg, axes, xp)
-        k, r = _close_and_rest(w, lg, m, xp)
-        k = xp.sum(k, axis=axes, keepdims=True)
-        r = xp.sum(r, axis=axes, keepdims=True)
-        sign, logabs = _finish(k, r, m, xp)
+        sign, logabs = _shifted_sum(w, lg, axes, xp)
     if not keepdims:
         sign = xp.squeeze(sign, axis=axes) if axes else sign
         logabs = xp.squeeze(logabs, axis=axes) if axes else logabs
+    return sign, logabs
+
+
+def _shifted_sum(w: Array, lg: Array, axes: tuple[int, ...], xp: Namespace) -> tuple[Array, Array]:
+    """The shifted sum, kept dims; again without the top terms where they cancel exactly.
+
+    When the terms next to the largest cancel exactly (as in
+    ``e**1000 - e**1000 + e**10``) the rest was scaled by ``e**-m`` and may
+    have underflowed: those slices are summed again without the cancelled
+    terms, so the answer is not a false zero.
+    """
+    sign, logabs = None, None
+    pending = None  # slices still to be (re)computed; None: all
+    for _ in range(64):  # one round per level of exactly cancelling terms
+        m = _shift(w, lg, axes, xp)
+        k, r = _close_and_rest(w, lg, m, xp)
+        top = (k != 0) & xp.isfinite(lg - m)
+        # The value of the top terms: K plus their expm1 parts.
+        top_value = xp.sum(k, axis=axes, keepdims=True) + xp.sum(
+            xp.where(top, r, 0.0), axis=axes, keepdims=True
+        )
+        k = xp.sum(k, axis=axes, keepdims=True)
+        r = xp.sum(r, axis=axes, keepdims=True)
+        s, la = _finish(k, r, m, xp)
+        sign = s if sign is None else xp.where(pending, s, sign)
+        logabs = la if logabs is None else xp.where(pending, la, logabs)
+        had_top = xp.any(top, axis=axes, keepdims=True)
+        rest_left = xp.any((w != 0) & ~top, axis=axes, keepdims=True)
+        redo = (top_value == 0) & had_top & rest_left
+        pending = redo if pending is None else pending & redo
+        if not bool(xp.any(pending)):
+            break
+        w = xp.where(top & pending, 0.0, w)
     return sign, logabs
 
 
