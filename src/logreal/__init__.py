@@ -3,7 +3,8 @@ mathematics says they need not.
 
 >>> import logreal as lr
 
-See ``../API.md`` (the public contract) and the docs for the whole surface.
+The README and ``docs/`` describe the whole surface: ``LogReal`` arrays, the
+stable special functions, products and their gradients, norms, and ``grad``.
 """
 
 from ._autodiff import grad, value_and_grad
