@@ -23,7 +23,7 @@ from numba import njit
 
 import logreal as lr
 from logreal import _fast, _norms_fast
-from test_norms import exact_norm, exact_norm_big, norm_bound, ulps
+from test_norms import LAYOUTS, exact_norm, exact_norm_big, norm_bound, ulps
 
 from oracle import ulp_error
 
@@ -216,13 +216,6 @@ def test_special_values_in_any_block(p: float, block: int) -> None:
 
 # ---------------------------------------------------------------------------
 # Axes and layouts: bands of whole rows, tiles of transposed and strided views.
-
-LAYOUTS = {
-    "C": lambda a: a,
-    "F": np.asfortranarray,
-    "T": lambda a: a.transpose(2, 0, 1),
-    "strided": lambda a: a[:, ::2, ::-1],
-}
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
