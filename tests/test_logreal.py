@@ -484,12 +484,12 @@ def test_lists_of_logreals_are_stacked_not_read_as_floats():
 def test_exactly_cancelling_top_terms_leave_no_false_zero(portable, dtype):
     # e^1000 - e^1000 - e^10 + e^5: the rest lies e^-990 below the shift,
     # where it underflows; it is summed again on its own scale.
-    from logreal import _fast
+    from logreal import _numba
 
     x = LogReal.from_log(np.array([1000.0, 1000.0, 10.0, 5.0], dtype), np.array([1, -1, -1, 1]))
     # Two levels cancel exactly (e^1000 and then e^10): e^5 is left.
     y = LogReal.from_log(np.array([1000.0, 1000.0, 10.0, 10.0, 5.0], dtype), [1, -1, 1, -1, 1])
-    ctx = _fast.portable() if portable else contextlib.nullcontext()
+    ctx = _numba.portable() if portable else contextlib.nullcontext()
     with ctx:
         got, two_levels = lr.sum(x), lr.sum(y)
     exact = math.log(math.exp(10.0) - math.exp(5.0))

@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 
 import logreal as lr
 from conftest import FULL
-from logreal import _fast, _norms, _norms_fast, _norms_numpy
+from logreal import _norms, _norms_fast, _norms_numpy, _numba
 
 from oracle import ulp_error
 
@@ -259,7 +259,7 @@ def test_portable_kernels_agree_with_fast_paths(
     x = rng.standard_normal(shape) * 10.0 ** rng.integers(-5, 5, (shape[0], 1))
     orders = [2, 1, 3, -1, 0.5, INF, -INF, 0]
     kernels = {p: lr.norm(x, p, axis=1) for p in orders}  # Numba, where installed
-    with _fast.portable():
+    with _numba.portable():
         tiles = {p: lr.norm(x, p, axis=1) for p in orders}  # the NumPy tile path
         monkeypatch.setattr(_norms_numpy.NumpyTiles, "partial", lambda *args: None)
         slow = {p: lr.norm(x, p, axis=1) for p in orders}
@@ -367,7 +367,7 @@ def test_small_p_norm_beyond_the_range_is_inf(kernels: bool) -> None:
     # (10**4)**(1/0.01) = 1e400: the root overflows, its correction must not
     # turn inf * 0 into nan
     x = np.ones(10**4)
-    with contextlib.nullcontext() if kernels else _fast.portable():
+    with contextlib.nullcontext() if kernels else _numba.portable():
         assert lr.norm(x, 0.01) == INF
         log_exact = mpmath.log(10**4) / mpmath.mpf(0.01)
         assert ulp_error(float(lr.lognorm(x, 0.01)), log_exact) <= 4.0
@@ -622,7 +622,7 @@ def test_planning() -> None:
 
 
 def test_demo_section_shows_the_stable_results() -> None:
-    from logreal import _demo_norms
+    from logreal.cli import demo_norms as _demo_norms
 
     sec = _demo_norms.norms_section()
     assert sec.rows and sec.notes
@@ -631,7 +631,7 @@ def test_demo_section_shows_the_stable_results() -> None:
 
 
 def test_bench_cases_run() -> None:
-    from logreal import _bench_norms
+    from logreal.cli import bench_norms as _bench_norms
 
     cases = list(_bench_norms.norm_cases(quick=True))
     assert {c.n for c in cases} == {10**5}

@@ -22,7 +22,7 @@ import pytest
 from numba import njit
 
 import logreal as lr
-from logreal import _fast, _norms_fast
+from logreal import _norms_fast, _numba
 from test_norms import LAYOUTS, exact_norm, exact_norm_big, norm_bound, ulps
 
 from oracle import ulp_error
@@ -42,7 +42,7 @@ def block(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> in
 
 
 def slow(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
-    with _fast.portable():
+    with _numba.portable():
         return fn(*args, **kwargs)
 
 
@@ -76,7 +76,7 @@ def check_exact(got: float, x: np.ndarray, p: float, dtype: type = np.float64) -
 def test_kernels_are_compiled_and_used(dtype: type, monkeypatch: pytest.MonkeyPatch) -> None:
     x = np.ones((2, 5), dtype)
     for name in NAMES:
-        assert _fast.kernel(name, np, x) is not None, name
+        assert _numba.kernel(name, np, x) is not None, name
     used = []
     make = _norms_fast.rows_kernel
 
@@ -89,7 +89,7 @@ def test_kernels_are_compiled_and_used(dtype: type, monkeypatch: pytest.MonkeyPa
     for p in [2, 1, 3, INF, -INF, 0]:
         lr.norm(x, p, axis=1)
     assert used == [True] * 6
-    with _fast.portable():
+    with _numba.portable():
         assert make(2, np, x) is None
 
 
@@ -297,8 +297,7 @@ def test_term_is_within_its_bound(p: float) -> None:
 @functools.cache
 def _terms_kernel():  # type: ignore[no-untyped-def]
     """The compiled term on an array (compiled once per process)."""
-    lib = _norms_fast._lib()
-    term, log_parts = lib.term, lib.log_parts
+    from logreal._numba.norms import log_parts, term
 
     @njit(error_model="numpy")
     def terms(a, p, m, out):  # type: ignore[no-untyped-def]

@@ -1,7 +1,7 @@
 """The compiled products kernels (``_products_fast``) against the portable path they override.
 
 Oracles: the portable algorithms of ``_products`` (run under
-``_fast.portable()``), and exact ``Fraction`` arithmetic as in
+``_numba.portable()``), and exact ``Fraction`` arithmetic as in
 ``test_products.py``.  The LogReal kernel replays the portable compensated sums
 operation by operation, so it must agree bitwise, nans included.  The real
 kernel forms every product left to right, one rounding each, as the portable
@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import logreal as lr
-from logreal import _fast, _products_fast
+from logreal import _numba, _products_fast
 from test_products import CASES, U, _dp_overhead, assert_close, exact_loo, powers_of_two
 
 INF, NAN = math.inf, math.nan
@@ -35,16 +35,16 @@ CUMPRODS = [(False, False), (True, False), (False, True), (True, True)]  # exclu
 
 @pytest.fixture(autouse=True)
 def kernels(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(_fast._state, "enabled", True)
+    monkeypatch.setitem(_numba._state, "enabled", True)
 
 
 def portable_loo(x: object, axis: int = 0) -> object:
-    with _fast.portable():
+    with _numba.portable():
         return lr.leave_one_out(x, axis=axis, method="dp")
 
 
 def portable_cumprod(x: object, axis: int, exclusive: bool, reverse: bool) -> object:
-    with _fast.portable():
+    with _numba.portable():
         return lr.cumprod(x, axis=axis, exclusive=exclusive, reverse=reverse)
 
 
@@ -121,7 +121,7 @@ def test_where_kernels_do_not_apply(ran: list[str]) -> None:
     np.testing.assert_array_equal(lr.leave_one_out(x, op=np.multiply), [15.0, 10.0, 6.0])
     lr.prod_grad(x.astype(np.float32), np.ones(3, np.float32), method="dp")  # float32 loo
     assert ran == []
-    with _fast.portable():
+    with _numba.portable():
         lr.leave_one_out(x, method="dp")
     for other in (x.astype(np.float16), x.astype(">f8")):  # not float32/64, not native
         np.testing.assert_array_equal(lr.leave_one_out(other, method="dp"), portable_loo(other))
@@ -360,7 +360,7 @@ def test_prod_grad_with_kernel_against_fractions(pshape: tuple[int, ...], rng) -
         if f.size == 3:
             df[:2], df[2] = 0.0, 1e-20
         got = np.atleast_1d(lr.prod_grad(f, df, method="dp"))
-        with _fast.portable():
+        with _numba.portable():
             want = np.atleast_1d(lr.prod_grad(f, df, method="dp"))
         exact, size = exact_grad(f.tolist(), df)
         for g, w, e, s in zip(got.tolist(), want.tolist(), exact, size, strict=True):
@@ -374,7 +374,7 @@ def test_prod_grad_logreal_with_kernel(rng) -> None:
     f = lr.LogReal.from_log(rng.normal(0, 300, 5000), sign=rng.choice([-1.0, 1.0], 5000))
     df = rng.normal(0, 1, (5000, 2))
     got = lr.prod_grad(f, df, method="dp")
-    with _fast.portable():
+    with _numba.portable():
         want = lr.prod_grad(f, df, method="dp")
     np.testing.assert_array_equal(np.asarray(got.sign), np.asarray(want.sign))
     # Both hold the log-magnitude of the largest term to a few ulp of it.

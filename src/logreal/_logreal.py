@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _fast, _format
+from . import _format, _numba
 from ._backend import Array, Namespace, as_float, is_python_scalar, namespace, quiet
 from ._special import canonical, signed_add
 
@@ -426,7 +426,7 @@ def _subtract(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
 
 
 def _fused(name: str, x: LogReal, y: LogReal, xp: Namespace) -> LogReal | None:
-    fn = _fast.kernel(name, xp, x._sign, x._logabs, y._sign, y._logabs)
+    fn = _numba.kernel(name, xp, x._sign, x._logabs, y._sign, y._logabs)
     return None if fn is None else LogReal._new(*fn(x._sign, x._logabs, y._sign, y._logabs))
 
 

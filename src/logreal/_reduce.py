@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _fast
+from . import _numba
 from ._backend import Array, as_float, namespace, normalize_axis, quiet, scalar_out
 from ._logreal import LogReal, _broadcast_shape, _lift, implements
 from ._special import canonical, signed_cumsum, signed_logsum
@@ -97,7 +97,7 @@ def _compensated_sum(a: Array, axes: tuple[int, ...], keepdims: bool, xp: Any) -
     """
     rest = tuple(i for i in range(a.ndim) if i not in axes)
     n = math.prod(a.shape[i] for i in axes)
-    fused = _fast.kernel("compensated_sum", xp, a)
+    fused = _numba.kernel("compensated_sum", xp, a)
     if fused is not None:  # one compensated pass along the last axis
         moved = xp.permute_dims(a, rest + axes)
         total = fused(xp.reshape(moved, (*(a.shape[i] for i in rest), n)))

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import _fast
+from . import _numba
 from ._backend import (
     Array,
     Namespace,
@@ -94,7 +94,7 @@ def signed_add(sa: Array, la: Array, sb: Array, lb: Array, xp: Namespace) -> tup
     to first order (:func:`_difference`).  Equal magnitudes of opposite sign
     give ``log(0) = -inf``: the exact zero.
     """
-    fused = _fast.kernel("signed_add", xp, sa, la, sb, lb)
+    fused = _numba.kernel("signed_add", xp, sa, la, sb, lb)
     if fused is not None:
         return fused(sa, la, sb, lb)
     with quiet():
@@ -167,7 +167,7 @@ def signed_logsum(
     w: Array, lg: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace
 ) -> tuple[Array, Array]:
     """(sign, logabs) of ``sum(w * e**l)`` over ``axes`` (see the module notes)."""
-    fused = _fast.kernel("signed_logsum", xp, w, lg)
+    fused = _numba.kernel("signed_logsum", xp, w, lg)
     if fused is not None:  # two passes per slice, the reduced axes moved last
         rest = tuple(i for i in range(lg.ndim) if i not in axes)
         shape = (*(lg.shape[i] for i in rest), math.prod(lg.shape[i] for i in axes))
@@ -293,7 +293,7 @@ def signed_cumsum(sign: Array, logabs: Array, axis: int, xp: Namespace) -> tuple
     """
     if logabs.shape[axis] == 0:
         return sign, logabs
-    fused = _fast.kernel("signed_cumsum", xp, sign, logabs)
+    fused = _numba.kernel("signed_cumsum", xp, sign, logabs)
     if fused is not None:
         moved_s, moved_l = xp.moveaxis(sign, axis, -1), xp.moveaxis(logabs, axis, -1)
         out_s, out_l = fused(moved_s, moved_l)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 
-from . import _rules as lr
-from ._autodiff import grad
-from ._demo import Section, log_ulps, section, timed, ulps
-from ._logreal import LogReal
+from .. import _rules as lr
+from .._autodiff import grad
+from .._logreal import LogReal
+from .report import Section, log_ulps, timed, ulps
 
 
-@section(order=40)
 def autodiff(plot: str | None = None) -> Section:
     sec = Section("lr.grad: backprop with log-space adjoints")
     n = 100_000

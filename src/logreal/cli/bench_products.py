@@ -1,4 +1,4 @@
-"""Benchmark cases for the products module (registered with :func:`logreal._bench.cases`).
+"""Benchmark cases for the products module .
 
 - ``leave_one_out dp`` against ``np.cumprod`` (one pass of plain prefix
   products, no range care) and against the plain float forward-backward
@@ -21,14 +21,16 @@ and the comparison is fair.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
-from ._bench import Case, cases
-from ._logreal import LogReal
-from ._products import leave_one_out, prod_grad
+from .._autodiff import grad
+from .._logreal import LogReal
+from .._products import leave_one_out, prod_grad
+from .._rules import prod
+from .report import Baselines, Case, Timed, torch_baselines
 
 __all__ = ["product_cases"]
 
@@ -52,15 +54,19 @@ def _plain_forward_backward(x: np.ndarray) -> np.ndarray:
 
 
 def _dp_case(n: int, probabilities: bool = False) -> Case:
-    def prepare() -> tuple[Callable[[], Any], dict[str, Callable[[], Any]]]:
+    def prepare() -> tuple[Timed, Baselines]:
         x = _probabilities(n) if probabilities else _factors(n)
-        return (
-            lambda: leave_one_out(x, method="dp"),
-            {
-                "np.cumprod": lambda: np.cumprod(x),
-                "numpy forward-backward": lambda: _plain_forward_backward(x),
-            },
-        )
+
+        def torch_cumprod(torch: Any) -> Timed:
+            t = torch.from_numpy(x)
+            return lambda: torch.cumprod(t, 0)
+
+        baselines: Baselines = {
+            "np.cumprod": lambda: np.cumprod(x),
+            "numpy forward-backward": lambda: _plain_forward_backward(x),
+            **torch_baselines(cumprod=torch_cumprod),
+        }
+        return (lambda: leave_one_out(x, method="dp")), baselines
 
     kind = "probabilities: prefixes underflow" if probabilities else "float64"
     return Case(f"leave_one_out dp ({kind})", n, prepare)
@@ -73,9 +79,9 @@ def _probabilities(n: int) -> np.ndarray:
 def _method_case(method: str, n: int, step: int) -> Case:
     """``method`` at n against np.cumprod, and against itself at n / step."""
 
-    def prepare() -> tuple[Callable[[], Any], dict[str, Callable[[], Any]]]:
+    def prepare() -> tuple[Timed, Baselines]:
         x = _factors(n)
-        baselines = {"np.cumprod": lambda: np.cumprod(x)}
+        baselines: Baselines = {"np.cumprod": lambda: np.cumprod(x)}
         if step > 1:
             small = x[: n // step]
             baselines[f"{method} at n/{step}"] = lambda: leave_one_out(small, method=method)
@@ -85,7 +91,7 @@ def _method_case(method: str, n: int, step: int) -> Case:
 
 
 def _logreal_case(n: int) -> Case:
-    def prepare() -> tuple[Callable[[], Any], dict[str, Callable[[], Any]]]:
+    def prepare() -> tuple[Timed, Baselines]:
         x = LogReal(_factors(n))
         logs = np.asarray(x.logabs)
         return (
@@ -97,7 +103,7 @@ def _logreal_case(n: int) -> Case:
 
 
 def _matrix_case(n: int) -> Case:
-    def prepare() -> tuple[Callable[[], Any], dict[str, Callable[[], Any]]]:
+    def prepare() -> tuple[Timed, Baselines]:
         rng = np.random.default_rng(_RNG_SEED)
         f = np.eye(3) + rng.normal(0.0, 0.1, (n, 3, 3))
         df = rng.normal(0.0, 1.0, (n, 3, 3))
@@ -120,7 +126,31 @@ def _matrix_case(n: int) -> Case:
     return Case("prod_grad dp (3x3 matrices)", n, prepare)
 
 
-@cases
+def _grad_case(n: int) -> Case:
+    """``lr.grad`` of ``lr.prod`` (O(n), no division) against its own forward pass
+    and against PyTorch's backward of ``torch.prod``."""
+
+    def prepare() -> tuple[Timed, Baselines]:
+        x = _factors(n)
+        backward = grad(prod)
+
+        def torch_backward(torch: Any) -> Timed:
+            def run() -> Any:
+                t = torch.from_numpy(x).requires_grad_()
+                torch.prod(t).backward()
+                return t.grad
+
+            return run
+
+        baselines: Baselines = {
+            "lr.prod forward": lambda: prod(x),
+            **torch_baselines(**{"prod backward": torch_backward}),
+        }
+        return (lambda: backward(x)), baselines
+
+    return Case("lr.grad of lr.prod (target <= 5 forward)", n, prepare)
+
+
 def product_cases(quick: bool) -> Iterator[Case]:
     top = 5 if quick else 7
     yield _dp_case(10**top)
@@ -133,3 +163,4 @@ def product_cases(quick: bool) -> Iterator[Case]:
             yield _method_case(method, n, round(n / ns[i - 1]) if i else 1)
     yield _logreal_case(10 ** (top - 1))
     yield _matrix_case(10**3 if quick else 10**4)
+    yield _grad_case(10**top)

@@ -24,9 +24,9 @@ from typing import Any
 import mpmath
 import numpy as np
 
-from ._demo import Section, log_ulps, section, timed, ulps
-from ._logreal import LogReal
-from ._products import cumprod, leave_one_out, prod_grad
+from .._logreal import LogReal
+from .._products import cumprod, leave_one_out, prod_grad
+from .report import Section, log_ulps, timed, ulps
 
 __all__ = ["products"]
 
@@ -273,7 +273,6 @@ def _suffixed(path: str) -> str:
     return str(p.with_name(f"{p.stem}-products{p.suffix or '.png'}"))
 
 
-@section(order=20)
 def products(plot: str | None = None) -> Section:
     """The gradient of a product: naive, division, log trick, dp and scan."""
     sec = Section("Gradient of a product: dp/df_i = prod_{j != i} f_j (leave-one-out)")

@@ -1,4 +1,4 @@
-"""Demo sections for the norms module (registered with :func:`logreal._demo.section`).
+"""Demo sections for the norms module .
 
 The method's p-norm example, naive beside stable: the first-pass
 ``(|x|**p).sum()**(1/p)`` squares 1e300 to inf, NumPy does the same, SciPy
@@ -9,7 +9,6 @@ Then the identity ``log ||x||_p = logsumexp(p log|x|) / p`` with numbers.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import math
 from collections.abc import Callable
 from typing import Any, cast
@@ -17,10 +16,10 @@ from typing import Any, cast
 import mpmath
 import numpy as np
 
-from . import _norms
-from ._demo import Section, log_ulps, section, timed, ulps
-from ._logreal import LogReal, exp
-from ._special import logsumexp
+from .. import _norms
+from .._logreal import LogReal, exp
+from .._special import logsumexp
+from .report import Section, has, log_ulps, missing, timed, ulps
 
 __all__ = ["norms_section"]
 
@@ -49,7 +48,7 @@ def _methods(p: float) -> list[tuple[str, Callable[[np.ndarray], Any]]]:
         ("robust: max|x| * norm(x / max|x|)", lambda x: _robust(x, p)),
         ("np.linalg.norm", lambda x: np.linalg.norm(x, p)),
     ]
-    if importlib.util.find_spec("scipy") is not None:
+    if has("scipy"):
         import scipy.linalg
 
         out.append(("scipy.linalg.norm", lambda x: scipy.linalg.norm(x, p)))
@@ -70,10 +69,11 @@ CASES: list[tuple[str, np.ndarray, float]] = [
 ]
 
 
-@section(order=30)
 def norms_section(plot: str | None = None) -> Section:
     """Norms without overflow or underflow, and the log-sum-exp identity."""
     sec = Section("Norms without overflow or underflow (lr.norm, lr.lognorm)")
+    if not has("scipy"):
+        sec.add("every case", "scipy.linalg.norm", "-", missing("scipy"), math.nan)
     for case, x, p in CASES:
         exact = _exact(x, p)
         for name, method in _methods(p):

@@ -1,0 +1,167 @@
+"""The kernel switch: compiled Numba twins of the portable algorithms.
+
+The portable array-API code is the truth; a kernel here fuses one of its
+algorithms into a single pass over NumPy float32/float64 data and is tested
+against it.  This module does not import Numba: :func:`kernel` imports the
+kernel's module (and with it Numba) on first use, and answers None, so the
+caller takes the portable path, when
+
+* the input is not a NumPy float32/float64 array,
+* ``LOGREAL_KERNELS=portable`` is set, or the code runs inside :func:`portable`,
+* Numba is missing, or installed but fails to import (then once, a warning
+  naming the cause and how to silence it).
+
+Every kernel is listed in :data:`KERNELS` with its module and the adapter that
+shapes data for it (the adapters are plain NumPy: broadcasting, moving the
+reduced axis last, allocating the outputs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import math
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .._backend import Array, Namespace, is_numpy
+
+__all__ = ["KERNELS", "available", "enabled", "kernel", "portable"]
+
+# name -> (module of logreal._numba, function, adapter)
+KERNELS: dict[str, tuple[str, str, str]] = {
+    "signed_add": ("special", "signed_add", "elementwise"),
+    "multiply": ("special", "multiply", "elementwise"),
+    "divide": ("special", "divide", "elementwise"),
+    "signed_cumsum": ("special", "signed_cumsum", "scan"),
+    "signed_logsum": ("special", "signed_logsum", "reduce"),
+    "compensated_sum": ("special", "compensated_sum", "reduce"),
+    "products_real": ("products", "products_real", "raw"),
+    "products_log": ("products", "products_log", "raw"),
+    "norm_p1": ("norms", "p1", "raw"),
+    "norm_p2": ("norms", "p2", "raw"),
+    "norm_power": ("norms", "power", "raw"),
+    "norm_extreme": ("norms", "extreme", "raw"),
+    "norm_count": ("norms", "count", "raw"),
+}
+
+_state: dict[str, Any] = {"enabled": os.environ.get("LOGREAL_KERNELS") != "portable"}
+
+
+@contextlib.contextmanager
+def portable() -> Iterator[None]:
+    """Within the block, use only the portable array-API code."""
+    before = _state["enabled"]
+    _state["enabled"] = False
+    try:
+        yield
+    finally:
+        _state["enabled"] = before
+
+
+def enabled() -> bool:
+    """Whether kernels are switched on (they may still be unavailable)."""
+    return bool(_state["enabled"])
+
+
+def available() -> bool:
+    """Whether compiled kernels run: switched on, and Numba imports."""
+    return enabled() and _numba_imports()
+
+
+def _numba_imports() -> bool:
+    if "numba" not in _state:
+        try:
+            importlib.import_module(f"{__name__}._jit")
+        except Exception as exc:  # an installed Numba that cannot load, any cause
+            _state["numba"] = False
+            if importlib.util.find_spec("numba") is not None:
+                warnings.warn(
+                    f"logreal: Numba is installed but cannot be imported ({exc!r}); using "
+                    "the portable path, which is slower. Set LOGREAL_KERNELS=portable "
+                    "to silence this warning.",
+                    RuntimeWarning,
+                    stacklevel=4,
+                )
+        else:
+            _state["numba"] = True
+    return bool(_state["numba"])
+
+
+def kernel(name: str, xp: Namespace, *arrays: Array) -> Callable[..., Any] | None:
+    """The compiled kernel ``name`` if it applies to these arrays, else None."""
+    if not _state["enabled"] or not is_numpy(xp):
+        return None
+    dtype = arrays[0].dtype
+    if dtype.kind != "f" or dtype.itemsize not in (4, 8) or not dtype.isnative:
+        return None
+    if any(a.dtype != dtype for a in arrays):
+        return None
+    if not _numba_imports():
+        return None
+    module, function, adapter = KERNELS[name]
+    fn = getattr(importlib.import_module(f"{__name__}.{module}"), function)
+    return fn if adapter == "raw" else _ADAPTERS[adapter](fn)
+
+
+def _flat(a: np.ndarray) -> np.ndarray:
+    """``a`` as a 1-d view when its memory allows one (a broadcast scalar,
+    a contiguous array), else a contiguous copy."""
+    if a.flags.c_contiguous:
+        return a.reshape(-1)
+    if all(s == 0 for s in a.strides):
+        return np.broadcast_to(a.reshape(-1)[:1], (a.size,))
+    return np.ascontiguousarray(a).reshape(-1)
+
+
+def _elementwise(fn: Callable[..., None]) -> Callable[..., tuple[Array, Array]]:
+    """Two outputs of the broadcast shape from one pass over flat views."""
+
+    def run(*arrays: Array) -> tuple[Array, Array]:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+        flat = [_flat(np.broadcast_to(a, shape)) for a in arrays]
+        out = (np.empty(shape, arrays[0].dtype), np.empty(shape, arrays[0].dtype))
+        fn(*flat, out[0].reshape(-1), out[1].reshape(-1))
+        return out
+
+    return run
+
+
+def _rows(a: Array) -> np.ndarray:
+    """``(..., n)`` as C-contiguous ``(rows, n)``."""
+    return np.ascontiguousarray(a).reshape(math.prod(a.shape[:-1]), a.shape[-1])
+
+
+def _reduce(fn: Callable[..., None]) -> Callable[..., Any]:
+    """Reductions of the last axis: one output per row (one or two outputs)."""
+
+    def run(*arrays: Array) -> Any:
+        shape = arrays[0].shape[:-1]
+        rows = [_rows(a) for a in arrays]
+        n_out = 2 if len(arrays) == 2 else 1
+        out = [np.empty(rows[0].shape[0], arrays[0].dtype) for _ in range(n_out)]
+        fn(*rows, *out)
+        shaped = [o.reshape(shape) for o in out]
+        return tuple(shaped) if n_out == 2 else shaped[0]
+
+    return run
+
+
+def _scan(fn: Callable[..., None]) -> Callable[..., tuple[Array, Array]]:
+    """Scans along the last axis: outputs of the input's shape."""
+
+    def run(*arrays: Array) -> tuple[Array, Array]:
+        rows = [_rows(a) for a in arrays]
+        out = (np.empty_like(rows[0]), np.empty_like(rows[0]))
+        fn(*rows, *out)
+        return out[0].reshape(arrays[0].shape), out[1].reshape(arrays[0].shape)
+
+    return run
+
+
+_ADAPTERS = {"elementwise": _elementwise, "reduce": _reduce, "scan": _scan}

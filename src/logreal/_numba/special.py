@@ -1,0 +1,203 @@
+"""Compiled twins of :mod:`logreal._special` and the LogReal arithmetic.
+
+Each kernel runs the portable algorithm's branches in the same order, one
+element (or one slice) at a time, writing into outputs allocated by the caller:
+
+* ``signed_add``, ``multiply``, ``divide``: flat arrays of (sign, logabs)
+  pairs (:func:`logreal._special.signed_add`, ``_logreal._multiply``,
+  ``_logreal._divide``);
+* ``signed_cumsum``: rows, a running merge of ``(m, k, r)`` states
+  (:func:`logreal._special.signed_cumsum`);
+* ``signed_logsum``: rows, the shift, then ``K`` and a compensated ``R``
+  (:func:`logreal._special.signed_logsum`);
+* ``compensated_sum``: rows, one Neumaier pass (``logreal._reduce``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._jit import helper, kernel
+from .exact import difference
+
+__all__ = [
+    "compensated_sum",
+    "divide",
+    "multiply",
+    "signed_add",
+    "signed_cumsum",
+    "signed_logsum",
+]
+
+LN2 = math.log(2.0)
+
+
+@helper
+def settle(sign, logabs):  # type: ignore[no-untyped-def]
+    """``_logreal._settle``: logabs decides zero and nan."""
+    if logabs == -math.inf:
+        return 0.0
+    if logabs != logabs:
+        return math.nan
+    return sign
+
+
+@kernel
+def signed_add(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
+    """``sa e**la + sb e**lb`` for each element (``_special.signed_add``)."""
+    for i in range(l_out.shape[0]):
+        if la[i] < lb[i]:
+            hi, lo, s_hi = lb[i], la[i], sb[i]
+        else:
+            hi, lo, s_hi = la[i], lb[i], sa[i]
+        d, d_lo = difference(lo, hi)
+        if hi == lo:
+            d = 0.0
+        e = math.exp(d)
+        if sa[i] * sb[i] < 0:
+            e = -e
+            if d > -LN2:
+                denom = -math.expm1(d)
+                corr = math.log(denom)
+            else:
+                denom = 1.0 + e
+                corr = math.log1p(e)
+        else:
+            denom = 1.0 + e
+            corr = math.log1p(e)
+        if d_lo != 0:
+            corr += d_lo * (e / denom)
+        logabs = hi + corr
+        l_out[i] = logabs
+        s_out[i] = settle(s_hi, logabs)
+
+
+@kernel
+def multiply(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
+    """``_logreal._multiply``: the logs add."""
+    for i in range(l_out.shape[0]):
+        logabs = la[i] + lb[i]
+        l_out[i] = logabs
+        s_out[i] = settle(sa[i] * sb[i], logabs)
+
+
+@kernel
+def divide(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
+    """``_logreal._divide``: the logs subtract; a zero divisor keeps the sign."""
+    for i in range(l_out.shape[0]):
+        logabs = la[i] - lb[i]
+        l_out[i] = logabs
+        s_out[i] = settle(sa[i] * (1.0 if sb[i] == 0 else sb[i]), logabs)
+
+
+@helper
+def rescale(ms, k, r, m):  # type: ignore[no-untyped-def]
+    """``_special._rescale``: the state ``(ms, k, r)`` on the larger shift ``m``."""
+    delta, delta_lo = difference(m, ms)
+    if ms == m:
+        delta = 0.0
+    shrink = math.exp(-delta)
+    fix = shrink * delta_lo
+    kept = k * (math.expm1(-delta) - fix) + r * (shrink - fix)
+    if abs(kept) < 0.5 * abs(k):
+        return k, kept
+    return 0.0, (k + r) * (shrink - fix)
+
+
+@helper
+def finish(k, r, m):  # type: ignore[no-untyped-def]
+    """``_special._finish`` and ``canonical``: (sign, logabs) of ``e**m (k + r)``."""
+    total = k + r
+    if k != 0 and abs(r / k) < 0.5:
+        logabs = m + (math.log(abs(k)) + math.log1p(r / k))
+    else:
+        logabs = m + math.log(abs(total))
+    if logabs != logabs:
+        return math.nan, math.nan
+    if logabs == -math.inf or total == 0:
+        return 0.0, -math.inf
+    return (1.0 if total > 0 else -1.0), logabs
+
+
+@kernel
+def signed_cumsum(sign, logabs, s_out, l_out):  # type: ignore[no-untyped-def]
+    """Each row's running sum as one running merge of states ``(m, k, r)``."""
+    for j in range(logabs.shape[0]):
+        m, k, r = -math.inf, 0.0, 0.0
+        for i in range(logabs.shape[1]):
+            li = logabs[j, i]
+            mi = li if li >= m or li != li else m
+            if m != m:
+                mi = m
+            k1, r1 = rescale(m, k, r, mi)
+            k2, r2 = rescale(li, sign[j, i], 0.0, mi)
+            m, k, r = mi, k1 + k2, r1 + r2
+            s_out[j, i], l_out[j, i] = finish(k, r, m)
+
+
+@kernel
+def compensated_sum(a, out):  # type: ignore[no-untyped-def]
+    """Each row's sum by one Neumaier (Kahan-Babuska) pass."""
+    for j in range(a.shape[0]):
+        s, c = 0.0, 0.0
+        for i in range(a.shape[1]):
+            v = a[j, i]
+            t = s + v
+            if math.isfinite(t):
+                c += (s - t) + v if abs(s) >= abs(v) else (v - t) + s
+            s = t
+        out[j] = s + c if math.isfinite(s) else s
+
+
+@helper
+def _logsum_row(w, lg):  # type: ignore[no-untyped-def]
+    """(sign, logabs) of ``sum(w e**lg)``: the shift, then ``K`` and a compensated ``R``.
+
+    Terms close to an earlier shift whose values cancelled exactly are left out
+    (``_special._shifted_sum``); ``ceiling`` is that earlier shift.
+    """
+    ceiling = math.inf
+    sign, logabs = 0.0, -math.inf
+    for _ in range(64):
+        m = -math.inf
+        for i in range(lg.shape[0]):
+            li = lg[i]
+            if w[i] != 0 and math.isfinite(li) and li > m and li - ceiling <= -LN2:
+                m = li
+        if m == -math.inf:
+            m = 0.0
+        k, r, c, top_r = 0.0, 0.0, 0.0, 0.0
+        had_top, rest_left = False, False
+        for i in range(lg.shape[0]):
+            wi = w[i]
+            if wi == 0 or (math.isfinite(lg[i]) and lg[i] - ceiling > -LN2):
+                continue
+            d, d_lo = difference(lg[i], m)
+            e = math.exp(d)
+            fix = 0.0 if d_lo == 0 else e * d_lo
+            if math.isfinite(d) and d > -LN2:
+                k += wi
+                had_top = True
+                term = wi * (math.expm1(d) + fix)
+                top_r += term
+            else:
+                rest_left = True
+                term = wi * (e + fix)
+            t = r + term
+            if math.isfinite(t):
+                c += (r - t) + term if abs(r) >= abs(term) else (term - t) + r
+            r = t
+        if math.isfinite(r):
+            r += c
+        sign, logabs = finish(k, r, m)
+        if not (k + top_r == 0 and had_top and rest_left):
+            break
+        ceiling = m
+    return sign, logabs
+
+
+@kernel
+def signed_logsum(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
+    """Each row's signed log-sum-exp (``_special.signed_logsum``)."""
+    for j in range(lg.shape[0]):
+        s_out[j], l_out[j] = _logsum_row(w[j], lg[j])
