@@ -63,3 +63,13 @@ def test_every_public_function_has_an_example():
     for name in lr.__all__:
         doc = inspect.getdoc(getattr(lr, name)) or ""
         assert "Examples" in doc and ">>>" in doc, name
+
+
+def test_every_public_name_is_in_the_api_reference():
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    text = (root / "docs" / "api.md").read_text()
+    for name in lr.__all__:
+        assert re.search(rf"\b(lr\.)?{name}\b", text), f"{name} is missing from docs/api.md"

@@ -70,7 +70,7 @@ class Case:
 
 
 # Optional packages a comparison needs, and the extra that brings them.
-EXTRAS = {"scipy": "demo", "matplotlib": "demo", "torch": "torch", "hmmlearn": "test"}
+EXTRAS = {"scipy": "demo", "matplotlib": "demo", "hmmlearn": "demo", "torch": "torch"}
 
 
 def has(module: str) -> bool:
