@@ -161,3 +161,17 @@ def test_logsum_kernel_matches_portable(dtype):
         want = lr.logsumexp(a, b=b, return_sign=True)
     assert got[1] == want[1]
     np.testing.assert_array_max_ulp(got[0], want[0], 2)
+
+
+@pytest.mark.parametrize("op", [np.add, np.subtract, np.multiply, np.divide])
+def test_threaded_blocks_equal_the_serial_kernel(op):
+    from logreal._numba import special
+
+    x, y = grid()
+    reps = -(-special.PARALLEL_MIN // x.size) + 1  # long enough for the threaded kernel
+    big_x = lr.LogReal.from_log(np.tile(x.logabs, reps), np.tile(x.sign, reps))
+    big_y = lr.LogReal.from_log(np.tile(y.logabs, reps), np.tile(y.sign, reps))
+    assert big_x.size >= special.PARALLEL_MIN
+    small, big = op(x, y), op(big_x, big_y)
+    np.testing.assert_array_equal(big.sign, np.tile(small.sign, reps))
+    np.testing.assert_array_equal(big.logabs, np.tile(small.logabs, reps))
