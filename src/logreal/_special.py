@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import _numba
+from . import _numba, _special_fast
 from ._backend import (
     Array,
     Namespace,
@@ -167,20 +167,9 @@ def signed_logsum(
     w: Array, lg: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace
 ) -> tuple[Array, Array]:
     """(sign, logabs) of ``sum(w * e**l)`` over ``axes`` (see the module notes)."""
-    fused = _numba.kernel("signed_logsum", xp, w, lg)
+    fused = _special_fast.logsum(w, lg, axes, keepdims)
     if fused is not None:  # two passes per slice, the reduced axes moved last
-        rest = tuple(i for i in range(lg.ndim) if i not in axes)
-        shape = (*(lg.shape[i] for i in rest), math.prod(lg.shape[i] for i in axes))
-        order = rest + axes
-        sign, logabs = fused(
-            xp.reshape(xp.permute_dims(w, order), shape),
-            xp.reshape(xp.permute_dims(lg, order), shape),
-        )
-        sign, logabs = xp.asarray(sign), xp.asarray(logabs)
-        if keepdims:
-            kept = tuple(1 if i in axes else lg.shape[i] for i in range(lg.ndim))
-            sign, logabs = xp.reshape(sign, kept), xp.reshape(logabs, kept)
-        return sign, logabs
+        return fused
     with quiet():
         sign, logabs = _shifted_sum(w, lg, axes, xp)
     if not keepdims:
@@ -443,6 +432,9 @@ def logsumexp(
     >>> float(lr.logsumexp([0.0, -2.0**-60], b=[1, -1]))
     -41.58883083359672
     """
+    fused = _special_fast.logsumexp(a, axis, b, keepdims)
+    if fused is not None:  # NumPy float input: the compiled kernel, no preparation
+        return _result(*fused, return_sign, namespace())
     if b is None:
         xp, (a,) = _real(a)
         w = xp.ones_like(a)
@@ -457,10 +449,13 @@ def logsumexp(
             a = a + xp.log(mag)
             w = xp.sign(w)
         a = xp.where(w == 0, -math.inf, a)
-    sign, logabs = signed_logsum(w, a, axes, keepdims, xp)
+    return _result(*signed_logsum(w, a, axes, keepdims, xp), return_sign, xp)
+
+
+def _result(sign: Array, logabs: Array, return_sign: bool, xp: Namespace) -> Any:
+    """``logsumexp``'s answer: nan for a negative sum unless the sign is returned."""
     if not return_sign:
-        logabs = xp.where(sign < 0, math.nan, logabs)
-        return scalar_out(logabs, xp)
+        return scalar_out(xp.where(sign < 0, math.nan, logabs), xp)
     return scalar_out(logabs, xp), scalar_out(sign, xp)
 
 

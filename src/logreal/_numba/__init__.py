@@ -39,7 +39,7 @@ KERNELS: dict[str, tuple[str, str, str]] = {
     "multiply": ("special", "multiply", "elementwise"),
     "divide": ("special", "divide", "elementwise"),
     "signed_cumsum": ("special", "signed_cumsum", "scan"),
-    "signed_logsum": ("special", "signed_logsum", "reduce"),
+    "signed_logsum": ("special", "signed_logsum", "raw"),
     "compensated_sum": ("special", "compensated_sum", "reduce"),
     "products_real": ("products", "products_real", "raw"),
     "products_log": ("products", "products_log", "raw"),
@@ -138,16 +138,13 @@ def _rows(a: Array) -> np.ndarray:
 
 
 def _reduce(fn: Callable[..., None]) -> Callable[..., Any]:
-    """Reductions of the last axis: one output per row (one or two outputs)."""
+    """Reductions of the last axis: one output per row."""
 
-    def run(*arrays: Array) -> Any:
-        shape = arrays[0].shape[:-1]
-        rows = [_rows(a) for a in arrays]
-        n_out = 2 if len(arrays) == 2 else 1
-        out = [np.empty(rows[0].shape[0], arrays[0].dtype) for _ in range(n_out)]
-        fn(*rows, *out)
-        shaped = [o.reshape(shape) for o in out]
-        return tuple(shaped) if n_out == 2 else shaped[0]
+    def run(a: Array) -> Any:
+        rows = _rows(a)
+        out = np.empty(rows.shape[0], a.dtype)
+        fn(rows, out)
+        return out.reshape(a.shape[:-1])
 
     return run
 

@@ -19,6 +19,7 @@ import math
 from typing import Any
 
 import numba
+import numpy as np
 
 from ._jit import helper, kernel
 from .exact import difference
@@ -213,6 +214,55 @@ def compensated_sum(a, out):  # type: ignore[no-untyped-def]
         out[j] = s + c if math.isfinite(s) else s
 
 
+# Weights beyond 2**+-500 make w * e**d overflow or lose the differences between
+# weights: the kernels report them and the caller takes the exact portable path.
+W_HI, W_LO = 2.0**500, 2.0**-500
+
+
+@helper
+def _shift_of(w, lg, ceiling):  # type: ignore[no-untyped-def]
+    """The largest finite logabs with a nonzero weight below ``ceiling - ln 2``
+    (-inf where none), and whether a weight is beyond the shiftable range."""
+    m = -math.inf
+    extreme = False
+    for i in range(lg.shape[0]):
+        li, wi = lg[i], w[i]
+        aw = abs(wi)
+        extreme |= aw > W_HI or (aw < W_LO and aw != 0)
+        if wi != 0 and math.isfinite(li) and li > m and li - ceiling <= -LN2:
+            m = li
+    return m, extreme
+
+
+@helper
+def _terms(w, lg, m, ceiling):  # type: ignore[no-untyped-def]
+    """``K``, a Neumaier-compensated ``R`` as ``(r, c)``, the top terms' ``R``,
+    and whether there were top terms and other terms, over terms below
+    ``ceiling - ln 2`` (``_special._close_and_rest``)."""
+    k, r, c, top_r = 0.0, 0.0, 0.0, 0.0
+    had_top, rest_left = False, False
+    for i in range(lg.shape[0]):
+        wi = w[i]
+        if wi == 0 or (math.isfinite(lg[i]) and lg[i] - ceiling > -LN2):
+            continue
+        d, d_lo = difference(lg[i], m)
+        e = math.exp(d)
+        fix = 0.0 if d_lo == 0 else e * d_lo
+        if math.isfinite(d) and d > -LN2:
+            k += wi
+            had_top = True
+            term = wi * (math.expm1(d) + fix)
+            top_r += term
+        else:
+            rest_left = True
+            term = wi * (e + fix)
+        t = r + term
+        if math.isfinite(t):
+            c += (r - t) + term if abs(r) >= abs(term) else (term - t) + r
+        r = t
+    return k, r, c, top_r, had_top, rest_left
+
+
 @helper
 def _logsum_row(w, lg):  # type: ignore[no-untyped-def]
     """(sign, logabs) of ``sum(w e**lg)``: the shift, then ``K`` and a compensated ``R``.
@@ -223,34 +273,10 @@ def _logsum_row(w, lg):  # type: ignore[no-untyped-def]
     ceiling = math.inf
     sign, logabs = 0.0, -math.inf
     for _ in range(64):
-        m = -math.inf
-        for i in range(lg.shape[0]):
-            li = lg[i]
-            if w[i] != 0 and math.isfinite(li) and li > m and li - ceiling <= -LN2:
-                m = li
+        m, _extreme = _shift_of(w, lg, ceiling)
         if m == -math.inf:
             m = 0.0
-        k, r, c, top_r = 0.0, 0.0, 0.0, 0.0
-        had_top, rest_left = False, False
-        for i in range(lg.shape[0]):
-            wi = w[i]
-            if wi == 0 or (math.isfinite(lg[i]) and lg[i] - ceiling > -LN2):
-                continue
-            d, d_lo = difference(lg[i], m)
-            e = math.exp(d)
-            fix = 0.0 if d_lo == 0 else e * d_lo
-            if math.isfinite(d) and d > -LN2:
-                k += wi
-                had_top = True
-                term = wi * (math.expm1(d) + fix)
-                top_r += term
-            else:
-                rest_left = True
-                term = wi * (e + fix)
-            t = r + term
-            if math.isfinite(t):
-                c += (r - t) + term if abs(r) >= abs(term) else (term - t) + r
-            r = t
+        k, r, c, top_r, had_top, rest_left = _terms(w, lg, m, ceiling)
         if math.isfinite(r):
             r += c
         sign, logabs = finish(k, r, m)
@@ -261,7 +287,69 @@ def _logsum_row(w, lg):  # type: ignore[no-untyped-def]
 
 
 @kernel
-def signed_logsum(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
-    """Each row's signed log-sum-exp (``_special.signed_logsum``)."""
+def _logsum_rows(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
+    extreme = False
     for j in range(lg.shape[0]):
+        extreme |= _shift_of(w[j], lg[j], math.inf)[1]
         s_out[j], l_out[j] = _logsum_row(w[j], lg[j])
+    return extreme
+
+
+@kernel(parallel=True)
+def _logsum_rows_parallel(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
+    rows = lg.shape[0]
+    extreme = np.zeros(rows, dtype=np.bool_)
+    for j in numba.prange(rows):
+        extreme[j] = _shift_of(w[j], lg[j], math.inf)[1]
+        s_out[j], l_out[j] = _logsum_row(w[j], lg[j])
+    return extreme.any()
+
+
+@kernel(parallel=True)
+def _logsum_long(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
+    """One long row, its blocks on threads: the shift, then the blocks' sums
+    merged in block order (so the result does not depend on the threads)."""
+    n = lg.shape[0]
+    nb = (n + BLOCK - 1) // BLOCK
+    ms = np.empty(nb)
+    extreme = np.zeros(nb, dtype=np.bool_)
+    for b in numba.prange(nb):
+        i, j = b * BLOCK, min(b * BLOCK + BLOCK, n)
+        ms[b], extreme[b] = _shift_of(w[i:j], lg[i:j], math.inf)
+    m = ms.max()
+    if m == -math.inf:
+        m = 0.0
+    parts = np.empty((nb, 4))
+    flags = np.zeros((nb, 2), dtype=np.bool_)
+    for b in numba.prange(nb):
+        i, j = b * BLOCK, min(b * BLOCK + BLOCK, n)
+        k, r, c, top_r, had_top, rest_left = _terms(w[i:j], lg[i:j], m, math.inf)
+        parts[b, 0], parts[b, 1], parts[b, 2], parts[b, 3] = k, r, c, top_r
+        flags[b, 0], flags[b, 1] = had_top, rest_left
+    k, r, c, top_r = 0.0, 0.0, 0.0, 0.0
+    for b in range(nb):  # Neumaier over the blocks' sums, in order
+        k += parts[b, 0]
+        top_r += parts[b, 3]
+        term = parts[b, 1]
+        c += parts[b, 2]
+        t = r + term
+        if math.isfinite(t):
+            c += (r - t) + term if abs(r) >= abs(term) else (term - t) + r
+        r = t
+    if math.isfinite(r):
+        r += c
+    s_out[0], l_out[0] = finish(k, r, m)
+    if k + top_r == 0 and flags[:, 0].any() and flags[:, 1].any():
+        s_out[0], l_out[0] = _logsum_row(w, lg)  # the top terms cancel: the rounds
+    return extreme.any()
+
+
+def signed_logsum(w: Any, lg: Any, s_out: Any, l_out: Any) -> bool:
+    """Each row's ``sum(w e**lg)`` into the outputs; False where a weight was
+    beyond ``2**+-500`` (the caller then takes the exact portable path)."""
+    rows, n = lg.shape
+    if rows * n < PARALLEL_MIN:
+        return not _logsum_rows(w, lg, s_out, l_out)
+    if rows == 1:
+        return not _logsum_long(w[0], lg[0], s_out, l_out)
+    return not _logsum_rows_parallel(w, lg, s_out, l_out)
