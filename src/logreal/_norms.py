@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _norms_fast
+from . import _dask, _norms_fast
 from ._backend import Array, Namespace, is_numpy, namespace, normalize_axis, quiet, scalar_out
 from ._logreal import LogReal
 from ._norms_numpy import NumpyTiles
@@ -146,7 +146,7 @@ def _tile_shape(rows: int, cols: int, by_rows: bool) -> tuple[int, int]:
 def _tiled(w: Any, red: Reduction, log: bool | None, xp: Namespace) -> Any:
     """The finished reduction of each row of the 2-D ``w``, tile by tile.
 
-    With ``log=None`` the merged partial instead (for one row).  Where a
+    With ``log=None`` the merged partials instead (each of shape (rows,)).  Where a
     compiled kernel takes whole contiguous rows, a tile is a band of rows.
     """
     rows, cols = w.shape
@@ -163,7 +163,9 @@ def _tiled(w: Any, red: Reduction, log: bool | None, xp: Namespace) -> Any:
         parts = tiles.partials(w[i:top, :], c)
         part = parts[0] if len(parts) == 1 else red.merge(_stack(parts, xp), xp)
         outs.append(part if log is None else red.finish(part, log, xp))
-    return outs[0] if len(outs) == 1 else xp.concat(outs)
+    if len(outs) == 1:
+        return outs[0]
+    return xp.concat(outs) if log is not None else tuple(map(xp.concat, zip(*outs, strict=True)))
 
 
 class _Tiles:
@@ -238,6 +240,8 @@ def _real_input(x: object) -> tuple[Namespace, Array]:
 
 
 def _real_norm(x: object, p: float, axis: Axis, keepdims: bool, log: bool) -> Array:
+    if _dask.is_dask(x):  # lazily, chunk by chunk
+        return _dask.norm(x, p, axis, keepdims, log)
     xp, a = _real_input(x)
     dtype = a.dtype if xp.isdtype(a.dtype, "real floating") else xp.float64
     axes = normalize_axis(axis, a.ndim)

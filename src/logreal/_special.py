@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import _numba, _special_fast
+from . import _dask, _numba, _special_fast
 from ._backend import (
     Array,
     Namespace,
@@ -167,6 +167,8 @@ def signed_logsum(
     w: Array, lg: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace
 ) -> tuple[Array, Array]:
     """(sign, logabs) of ``sum(w * e**l)`` over ``axes`` (see the module notes)."""
+    if _dask.is_dask(lg):  # lazily, chunk by chunk
+        return _dask.logsum(w, lg, axes, keepdims)
     fused = _special_fast.logsum(w, lg, axes, keepdims)
     if fused is not None:  # two passes per slice, the reduced axes moved last
         return fused
@@ -432,6 +434,8 @@ def logsumexp(
     >>> float(lr.logsumexp([0.0, -2.0**-60], b=[1, -1]))
     -41.58883083359672
     """
+    if _dask.is_dask(a, b):  # lazily, chunk by chunk
+        return _dask.logsumexp(a, axis, b, keepdims, return_sign)
     fused = _special_fast.logsumexp(a, axis, b, keepdims)
     if fused is not None:  # NumPy float input: the compiled kernel, no preparation
         return _result(*fused, return_sign, namespace())

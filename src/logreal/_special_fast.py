@@ -19,7 +19,7 @@ import numpy as np
 from . import _numba
 from ._backend import Array, normalize_axis
 
-__all__ = ["logsum", "logsumexp"]
+__all__ = ["logsum", "logsum_split", "logsumexp"]
 
 
 def _rows(a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
@@ -61,3 +61,19 @@ def logsumexp(a: Any, axis: Any, b: Any, keepdims: bool) -> tuple[Array, Array] 
     if b is not None and (type(b) is not np.ndarray or b.shape != a.shape):
         return None
     return logsum(b, a, normalize_axis(axis, a.ndim), keepdims)
+
+
+def logsum_split(w: np.ndarray, lg: np.ndarray, axes: tuple[int, ...]) -> tuple[Array, ...] | None:
+    """``(sign, m, t)`` of ``sum(w e**lg)`` over ``axes`` (kept, as length 1), with
+    ``logabs = m + t`` not yet rounded into one float: partial sums that merge
+    (Dask chunks) without that rounding.  None where the kernel does not apply."""
+    fn = _numba.kernel("logsum_split", np, lg)
+    if fn is None or w.dtype != lg.dtype:
+        return None
+    rows = _rows(lg, axes)
+    weights = _rows(np.broadcast_to(w, lg.shape), axes)
+    out = tuple(np.empty(rows.shape[0]) for _ in range(3))
+    if not fn(weights, rows, *out):
+        return None
+    shape = tuple(1 if i in axes else n for i, n in enumerate(lg.shape))
+    return tuple(o.reshape(shape) for o in out)

@@ -40,6 +40,7 @@ KERNELS: dict[str, tuple[str, str, str]] = {
     "divide": ("special", "divide", "elementwise"),
     "signed_cumsum": ("special", "signed_cumsum", "scan"),
     "signed_logsum": ("special", "signed_logsum", "raw"),
+    "logsum_split": ("special", "logsum_split", "raw"),
     "compensated_sum": ("special", "compensated_sum", "reduce"),
     "products_real": ("products", "products_real", "raw"),
     "products_log": ("products", "products_log", "raw"),

@@ -27,6 +27,7 @@ from .exact import difference
 __all__ = [
     "compensated_sum",
     "divide",
+    "logsum_split",
     "multiply",
     "signed_add",
     "signed_cumsum",
@@ -170,18 +171,29 @@ def rescale(ms, k, r, m):  # type: ignore[no-untyped-def]
 
 
 @helper
-def finish(k, r, m):  # type: ignore[no-untyped-def]
-    """``_special._finish`` and ``canonical``: (sign, logabs) of ``e**m (k + r)``."""
+def finish_split(k, r, m):  # type: ignore[no-untyped-def]
+    """(sign, m, t) of ``e**m (k + r)`` with ``logabs = m + t`` (``t`` unrounded
+    into ``m``): zero is ``(0, -inf, 0)``, nan ``(nan, nan, 0)``."""
     total = k + r
     if k != 0 and abs(r / k) < 0.5:
-        logabs = m + (math.log(abs(k)) + math.log1p(r / k))
+        t = math.log(abs(k)) + math.log1p(r / k)
     else:
-        logabs = m + math.log(abs(total))
+        t = math.log(abs(total))
+    logabs = m + t
     if logabs != logabs:
-        return math.nan, math.nan
+        return math.nan, math.nan, 0.0
     if logabs == -math.inf or total == 0:
-        return 0.0, -math.inf
-    return (1.0 if total > 0 else -1.0), logabs
+        return 0.0, -math.inf, 0.0
+    if not math.isfinite(logabs):
+        return (1.0 if total > 0 else -1.0), logabs, 0.0
+    return (1.0 if total > 0 else -1.0), m, t
+
+
+@helper
+def finish(k, r, m):  # type: ignore[no-untyped-def]
+    """``_special._finish`` and ``canonical``: (sign, logabs) of ``e**m (k + r)``."""
+    sign, m, t = finish_split(k, r, m)
+    return sign, m + t
 
 
 @kernel
@@ -264,14 +276,15 @@ def _terms(w, lg, m, ceiling):  # type: ignore[no-untyped-def]
 
 
 @helper
-def _logsum_row(w, lg):  # type: ignore[no-untyped-def]
-    """(sign, logabs) of ``sum(w e**lg)``: the shift, then ``K`` and a compensated ``R``.
+def _logsum_split(w, lg):  # type: ignore[no-untyped-def]
+    """(sign, m, t) of ``sum(w e**lg)``, ``logabs = m + t``: the shift, then ``K``
+    and a compensated ``R``.
 
     Terms close to an earlier shift whose values cancelled exactly are left out
     (``_special._shifted_sum``); ``ceiling`` is that earlier shift.
     """
     ceiling = math.inf
-    sign, logabs = 0.0, -math.inf
+    sign, m_out, t = 0.0, -math.inf, 0.0
     for _ in range(64):
         m, _extreme = _shift_of(w, lg, ceiling)
         if m == -math.inf:
@@ -279,11 +292,30 @@ def _logsum_row(w, lg):  # type: ignore[no-untyped-def]
         k, r, c, top_r, had_top, rest_left = _terms(w, lg, m, ceiling)
         if math.isfinite(r):
             r += c
-        sign, logabs = finish(k, r, m)
+        sign, m_out, t = finish_split(k, r, m)
         if not (k + top_r == 0 and had_top and rest_left):
-            break
+            return sign, m_out, t
         ceiling = m
-    return sign, logabs
+    return sign, m_out, t
+
+
+@helper
+def _logsum_row(w, lg):  # type: ignore[no-untyped-def]
+    """(sign, logabs) of ``sum(w e**lg)``."""
+    sign, m, t = _logsum_split(w, lg)
+    return sign, m + t
+
+
+@kernel
+def logsum_split(w, lg, s_out, m_out, t_out):  # type: ignore[no-untyped-def]
+    """Each row's sum as ``(sign, m, t)`` (``logabs = m + t`` before its last
+    rounding), for partial sums that merge without that rounding; True where a
+    weight was beyond ``2**+-500`` (the caller then takes the exact path)."""
+    extreme = False
+    for j in range(lg.shape[0]):
+        extreme |= _shift_of(w[j], lg[j], math.inf)[1]
+        s_out[j], m_out[j], t_out[j] = _logsum_split(w[j], lg[j])
+    return not extreme
 
 
 @kernel

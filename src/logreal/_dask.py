@@ -1,0 +1,205 @@
+"""Dask arrays, lazily: reductions over mergeable states, chunk by chunk.
+
+Building a result never computes.  Every data-dependent decision of the NumPy
+code (the shift of a log-sum-exp, an exact-cancellation re-sum, extreme
+weights, the scaling of a norm) is made inside the chunk functions, and chunks
+combine by a merge rule that is exact up to one rounding:
+
+* **log-sum-exp** (``lr.logsumexp``, LogReal ``sum`` and ``mean``): a chunk's
+  partial is its own signed log-sum-exp ``(logabs, sign)``; partials merge by
+  the signed log-sum-exp of ``sign * e**logabs``, so a chunk's top terms that
+  cancel are handled inside the chunk and a cancellation between chunks by the
+  same exact sum.
+* **norms** (``lr.norm``, ``lr.lognorm`` of real input): a chunk's partial is
+  the scaled-sum state of :mod:`logreal._norms_state` (``scale``, ``hi``,
+  ``lo``, flags), merged and finished by the same :class:`Reduction`.
+
+A partial of several arrays travels as one Dask array: ``(logabs, sign)`` as
+the real and imaginary parts of a complex number (both stored exactly, nan
+and infinities included), a norm state as a structured dtype.  The chunk work
+runs the NumPy code, so the compiled kernels apply inside each chunk.
+
+This module imports Dask only when a call has a Dask array in hand.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+from ._backend import Array, normalize_axis
+
+__all__ = ["is_dask", "logsum", "logsumexp", "norm"]
+
+
+def is_dask(*xs: Any) -> bool:
+    """Whether any argument is a Dask array (Dask is not imported to tell)."""
+    return any(array_api_compat.is_dask_array(x) for x in xs)
+
+
+# ---------------------------------------------------------------------------
+# Packing several arrays into one.
+
+
+def _pack(re: Array, im: Array) -> np.ndarray:
+    """``re + i im`` with both parts exactly as given (no arithmetic: nan stays put)."""
+    re, im = np.broadcast_arrays(np.asarray(re), np.asarray(im))
+    out = np.empty(re.shape, dtype=np.result_type(re.dtype, np.complex64))
+    out.real, out.imag = re, im
+    return out
+
+
+def _moved(x: np.ndarray, axes: tuple[int, ...]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``x`` as (rows, cols) with ``axes`` last, and the shape with them as 1."""
+    kept = tuple(i for i in range(x.ndim) if i not in axes)
+    rows = math.prod(x.shape[i] for i in kept)
+    cols = math.prod(x.shape[i] for i in axes)
+    keep_shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    return np.reshape(np.transpose(x, kept + axes), (rows, cols)), keep_shape
+
+
+def _reduction(
+    z: Any, axes: tuple[int, ...], keepdims: bool, step: Callable[..., Any], dtype: Any
+) -> Any:
+    """``dask.array.reduction`` with ``step(block, axis=, keepdims=)`` for the
+    chunks, the combines and the aggregate, whose results have ``dtype``."""
+    import dask.array as da
+
+    meta = np.empty((0,) * (z.ndim if keepdims else z.ndim - len(axes)), dtype=dtype)
+    return da.reduction(
+        z,
+        chunk=step,
+        combine=step,
+        aggregate=step,
+        axis=axes,
+        keepdims=keepdims,
+        dtype=meta.dtype,
+        concatenate=True,
+        meta=meta,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Signed log-sum-exp.
+
+
+_PARTIAL = np.dtype([("s", np.float64), ("m", np.float64), ("t", np.float64)])
+
+
+def _lse_block(z: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    """A block's signed log-sum-exp as partials ``(s, m, t)``, ``logabs = m + t``.
+
+    The input is a chunk of terms (``lg + i w``, complex) or partials of earlier
+    blocks, whose weights are then ``s e**t``: a partial carries its logabs
+    unrounded, so a merge costs no extra rounding.
+    """
+    from ._special import logsumexp
+    from ._special_fast import logsum_split
+
+    if z.dtype.kind == "c":
+        lg, w = z.real, z.imag
+    else:
+        lg, w = z["m"], z["s"] * np.exp(z["t"])
+    parts = logsum_split(w, lg, axis)
+    if parts is None:  # kernels off, or extreme weights: one rounding more
+        logabs, sign = logsumexp(lg, axis=axis, b=w, keepdims=True, return_sign=True)
+        parts = (sign, logabs, np.zeros_like(logabs))
+    out = np.empty(np.shape(parts[0]), dtype=_PARTIAL)
+    out["s"], out["m"], out["t"] = parts
+    return out if keepdims else np.squeeze(out, axis)
+
+
+def logsum(w: Any, lg: Any, axes: tuple[int, ...], keepdims: bool) -> tuple[Any, Any]:
+    """(sign, logabs) of ``sum(w e**lg)`` over ``axes`` as Dask arrays."""
+    import dask.array as da
+
+    w, lg = da.broadcast_arrays(da.asarray(w), da.asarray(lg))
+    w = w.rechunk(lg.chunks)
+    z = da.map_blocks(_pack, lg, w, dtype=np.result_type(lg.dtype, np.complex64))
+    parts = _reduction(z, axes, keepdims, _lse_block, _PARTIAL)
+    return parts["s"].astype(lg.dtype), (parts["m"] + parts["t"]).astype(lg.dtype)
+
+
+def _float_dtypes(a: Any, b: Any) -> Any:
+    """SciPy's result dtype: ``a``'s float dtype, promoted by a float ``b`` only."""
+    dtypes = [x.dtype for x in (a, b) if x is not None and np.dtype(x.dtype).kind == "f"]
+    return np.result_type(*dtypes) if dtypes else np.dtype(np.float64)
+
+
+def logsumexp(a: Any, axis: Any, b: Any, keepdims: bool, return_sign: bool) -> Any:
+    """``lr.logsumexp`` of Dask ``a`` (``b``: Dask, NumPy, scalar or None), lazily."""
+    import dask.array as da
+
+    a = da.asarray(a)
+    b = None if b is None else da.asarray(b)
+    dtype = _float_dtypes(a, b)
+    a = a.astype(dtype)
+    w = da.ones_like(a) if b is None else b.astype(dtype)
+    sign, logabs = logsum(w, a, normalize_axis(axis, a.ndim), keepdims)
+    if return_sign:
+        return logabs, sign
+    return da.where(sign < 0, np.nan, logabs)
+
+
+# ---------------------------------------------------------------------------
+# Norms of real input.
+
+
+def _state_dtype(red: Any) -> np.dtype:
+    names = {2: ("scale", "hi", "lo", "nan", "inf"), 1: ("extreme", "nan"), 0: ("count",)}
+    p = red.p
+    fields = names[0 if p == 0 else 1 if p in (math.inf, -math.inf) else 2]
+    return np.dtype([(f, bool if f in ("nan", "inf") else np.float64) for f in fields])
+
+
+def _norm_step(red: Any) -> Callable[..., np.ndarray]:
+    """The chunk (and combine) function: a block's rows to packed partials."""
+    from ._norms import _tiled
+
+    dtype = _state_dtype(red)
+
+    def step(x: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
+        rows, keep_shape = _moved(x, axis)
+        if x.dtype == dtype:  # partials of earlier steps: merge them
+            parts = tuple(np.ascontiguousarray(rows[f].T) for f in dtype.names or ())
+            part = red.merge(parts, np)
+        else:
+            part = _tiled(np.ascontiguousarray(rows), red, None, np)
+        out = np.empty(rows.shape[0], dtype=dtype)
+        for f, v in zip(dtype.names or (), part, strict=True):
+            out[f] = v
+        kept = tuple(n for i, n in enumerate(x.shape) if i not in axis)
+        return out.reshape(keep_shape if keepdims else kept)
+
+    return step
+
+
+def norm(x: Any, p: float, axis: Any, keepdims: bool, log: bool) -> Any:
+    """``lr.norm`` (``log=False``) or ``lr.lognorm`` of a real Dask array, lazily."""
+    import dask.array as da
+
+    from ._norms_state import Reduction
+
+    x = da.asarray(x)
+    dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float64)
+    axes = normalize_axis(axis, x.ndim)
+    red = Reduction(p)
+    out_shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
+    if not keepdims:
+        out_shape = tuple(n for i, n in enumerate(x.shape) if i not in axes)
+    if any(x.shape[i] == 0 for i in axes):
+        value = red.empty(1, log, np)[0]
+        return da.full(out_shape, value, dtype=dtype)
+    step = _norm_step(red)
+
+    def finish(z: np.ndarray) -> np.ndarray:
+        fields = tuple(z[f].reshape(-1) for f in z.dtype.names or ())
+        with np.errstate(over="ignore"):  # float32: a norm beyond its range is inf
+            return red.finish(fields, log, np).astype(dtype).reshape(z.shape)
+
+    states = _reduction(x, axes, keepdims, step, _state_dtype(red))
+    return states.map_blocks(finish, dtype=dtype, meta=np.empty((0,) * states.ndim, dtype))
