@@ -52,7 +52,7 @@ OPERATORS: dict[str, Callable[..., Any]] = {}
 
 
 class NoRule(TypeError):
-    """Raised (when reached by the backward pass) for an operation without a rule."""
+    """Raised when a traced value meets an operation without an adjoint rule."""
 
 
 def _forward(name: str) -> Callable[..., Any]:
@@ -238,17 +238,8 @@ def _stage(fn: Callable[..., Any], position: int, ans: Any, args: Any, kwargs: A
     table = _RULES.get(fn)
     maker = None if table is None else table(position)
     if maker is None:
-        error = NoRule(f"logreal.grad: no adjoint rule for argument {position} of {name}")
-    else:
-        try:
-            return maker(ans, *args, **kwargs)
-        except NoRule as e:
-            error = e
-
-    def raise_it(g: Any) -> Any:
-        raise error
-
-    return raise_it
+        raise NoRule(f"logreal.grad: no adjoint rule for argument {position} of {name}")
+    return maker(ans, *args, **kwargs)
 
 
 def primitive(fn: Callable[..., Any]) -> Callable[..., Any]:
