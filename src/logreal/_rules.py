@@ -451,13 +451,34 @@ def _inclusive_vjp(x: Any, y: Any, g: Any) -> Any:
     return where(before, part, where(first, at_zero, 0.0 * part))
 
 
+def _scan_vjp(x: Any, g: Any) -> Any:
+    """The same adjoint as ``E_j T_j`` with ``T_j = g_j + x_{j+1} T_{j+1}``, for traced x.
+
+    ``E`` is the exclusive cumprod; ``T`` is a log-depth (Hillis-Steele) scan
+    of the affine maps ``t -> g_j + x_{j+1} t``, written with traced
+    operations and no mask read from x, so its own derivative is right
+    where x has zeros (O(n log n): used only under an outer gradient).
+    """
+    n = _shape(x)[0]
+    a = concat([x[1:], _zeros_like(x, (1, *_shape(x)[1:])) + 1.0], axis=0)
+    b, d = g, 1
+    while d < n:
+        b = concat([b[: n - d] + a[: n - d] * b[d:], b[n - d :]], axis=0)
+        a = concat([a[: n - d] * a[d:], a[n - d :]], axis=0)
+        d *= 2
+    return cumprod(x, axis=0, exclusive=True) * b
+
+
 def _cumprod_vjp(x: Any, g: Any, exclusive: bool, reverse: bool) -> Any:
     """Adjoint of a cumprod along axis 0 in any of its four modes."""
     if reverse:
         x, g = flip(x, 0), flip(g, 0)
     if exclusive:  # y_excl[i] = y[i - 1]: the adjoint of y[j] is g[j + 1]
         g = concat([g[1:], _zeros_like(g, (1, *_shape(g)[1:]))], axis=0)
-    out = _inclusive_vjp(x, cumprod(x, axis=0), g)
+    if isinstance(x, Box):  # differentiated again: no value-dependent masks
+        out = _scan_vjp(x, g)
+    else:
+        out = _inclusive_vjp(x, cumprod(x, axis=0), g)
     return flip(out, 0) if reverse else out
 
 
