@@ -735,20 +735,33 @@ def _accurate(x: Any, n: Any, p: float) -> bool:
 
 
 def _traced_factor(x: Any, n: Any, p: float, axis: Any, keepdims: bool) -> Any:
-    """d ||x||_p / dx as a LogReal: sign(x) (|x| / ||x||)**(p - 1), ties shared at +-inf."""
+    """d ||x||_p / dx as a LogReal: sign(x) (|x| / ||x||)**(p - 1), ties shared at +-inf.
+
+    The ratio is formed from x scaled by e**-M (M its largest log-magnitude, a
+    constant) and the norm of that, so neither log is large and the ratio
+    keeps full precision at e**5000 too.
+    """
     lx = to_logreal(x)
+    rx = raw(lx)
+    xp = rx._xp
+    axes = normalize_axis(axis, len(_shape(x)))
     if p == 0:
-        return LogReal(_xp(lx).zeros(_shape(x)))
+        return LogReal(xp.zeros(_shape(x)))
     if math.isinf(p):
-        rx, rn = raw(lx), _to_logreal_raw(raw(n))
+        rn = _to_logreal_raw(raw(n))
         full = _broadcast_raw(_reshape_raw(rn, _kept(_shape(x), axis, keepdims)), _shape(x))
         hit = abs(rx) == full
-        xp = rx._xp
-        count = xp.sum(xp.astype(hit, rx.dtype), axis=normalize_axis(axis, len(_shape(x))))
-        count = xp.reshape(count, _kept(_shape(x), axis, keepdims))
+        count = xp.reshape(
+            xp.sum(xp.astype(hit, rx.dtype), axis=axes), _kept(_shape(x), axis, keepdims)
+        )
         return LogReal(xp.where(hit, rx.sign / count, 0.0))
-    full = _expand(to_logreal(n), _shape(x), axis, keepdims)
-    return (abs(lx) / full) ** (p - 1) * _sign(x)
+    with quiet():
+        la = xp.where(xp.isfinite(rx.logabs), rx.logabs, -math.inf)
+        top = xp.max(la, axis=axes, keepdims=True) if math.prod(_shape(x)) else 0.0
+        top = xp.where(xp.isfinite(top), top, 0.0)
+    scaled = lx * LogReal.from_log(-top)
+    ns = norm(scaled, p, axes, True)
+    return (abs(scaled) / broadcast_to(ns, _shape(x))) ** (p - 1) * _sign(x)
 
 
 def _norm_rule(ans: Any, x: Any, p: float = 2, axis: Any = None, keepdims: bool = False) -> Any:
