@@ -119,7 +119,9 @@ CLOSED_FORMS = {
         lambda t: t + t * (t + 1) + t * (t + 1) * t * t,
     ),
     "einsum": (
-        lambda t: lr.einsum("i,ij,j", lr.stack([t, 1.0]), np.array([[1.0, 2.0], [3.0, 4.0]]), lr.stack([t * t, t])),
+        lambda t: lr.einsum(
+            "i,ij,j", lr.stack([t, 1.0]), np.array([[1.0, 2.0], [3.0, 4.0]]), lr.stack([t * t, t])
+        ),
         lambda t: t * t * t + 2 * t * t + 3 * t * t + 4 * t,
     ),
     "logcumsumexp": (
@@ -159,7 +161,9 @@ def test_nested_grad_over_a_closure():
     assert float(lr.grad(lambda x: lr.grad(lambda y: x * y)(2.0))(3.0)) == 1.0
     # d/dx sum_i [d/dy_i sum(x y^2)] at y = [1, 2]: d/dx_i (2 x_i y_i) = 2 y_i.
     inner = lambda x: lr.grad(lambda y: lr.sum(x * y * y))(np.array([1.0, 2.0]))  # noqa: E731
-    np.testing.assert_array_equal(lr.grad(lambda x: lr.sum(inner(x)))(np.array([3.0, 4.0])), [2.0, 4.0])
+    np.testing.assert_array_equal(
+        lr.grad(lambda x: lr.sum(inner(x)))(np.array([3.0, 4.0])), [2.0, 4.0]
+    )
 
 
 def test_hessian_vector_product_of_logsumexp():

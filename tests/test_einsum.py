@@ -36,7 +36,9 @@ def check_exact(spec, operands, ulps=6, cond_factor=8):
     exact_ops = [exact_operand(o) for o in operands]
     exact = np.asarray(np.einsum(spec, *exact_ops, optimize=False), dtype=object)
     absolute = np.asarray(
-        np.einsum(spec, *[np.vectorize(abs, otypes=[object])(o) for o in exact_ops], optimize=False),
+        np.einsum(
+            spec, *[np.vectorize(abs, otypes=[object])(o) for o in exact_ops], optimize=False
+        ),
         dtype=object,
     )
     top = max(abs(float(mpmath.log(abs(v)))) for o in exact_ops for v in o.ravel() if v != 0)

@@ -47,7 +47,10 @@ def brute_force(theta, log_start, log_trans, weights=None):
     mp = lambda v: mpmath.exp(mpmath.mpf(float(v)))  # noqa: E731
     e = [[mp(theta[t, s]) for s in range(states)] for t in range(steps)]
     if weights is not None:
-        e = [[e[t][s] * mpmath.mpf(float(weights[t, s])) for s in range(states)] for t in range(steps)]
+        e = [
+            [e[t][s] * mpmath.mpf(float(weights[t, s])) for s in range(states)]
+            for t in range(steps)
+        ]
     st = [mp(v) for v in log_start]
     tr = [[mp(v) for v in row] for row in log_trans]
     z = mpmath.mpf(0)
@@ -76,9 +79,7 @@ def test_small_model_against_brute_force(rng):
     value, gamma = lr.value_and_grad(log_likelihood)(theta, ls, lt)
     # log Z: the contraction's bound (a few ulp per step) over 6 steps.
     assert ulp_error(float(value), mpmath.log(z)) <= 16
-    worst = max(
-        ulp_error(gamma[t, s], through[t][s] / z) for t in range(6) for s in range(3)
-    )
+    worst = max(ulp_error(gamma[t, s], through[t][s] / z) for t in range(6) for s in range(3))
     assert worst <= 64
 
 
@@ -130,7 +131,9 @@ def test_crf_marginals_are_the_gradient_of_log_partition(rng):
     pair = rng.normal(0.0, 1.0, (labels, labels))
     z, through = brute_force(unary, np.zeros(labels), pair)
     marg = lr.grad(crf_log_partition)(unary, pair)
-    worst = max(ulp_error(marg[t, s], through[t][s] / z) for t in range(steps) for s in range(labels))
+    worst = max(
+        ulp_error(marg[t, s], through[t][s] / z) for t in range(steps) for s in range(labels)
+    )
     assert worst <= 64
     # Pair marginals: the gradient with respect to the pairwise potentials.
     pm = lr.grad(crf_log_partition, argnum=1)(unary, pair)

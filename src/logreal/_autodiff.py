@@ -38,7 +38,16 @@ import numpy as np
 
 from ._logreal import LogReal
 
-__all__ = ["Box", "NoRule", "Sparse", "defvjp", "defvjp_all", "grad", "primitive", "value_and_grad"]
+__all__ = [
+    "Box",
+    "NoRule",
+    "Sparse",
+    "defvjp",
+    "defvjp_all",
+    "grad",
+    "primitive",
+    "value_and_grad",
+]
 
 VJPMaker = Callable[..., Callable[[Any], Any]]
 # raw function -> position -> maker (None: no rule for that position)
@@ -180,7 +189,9 @@ class Sparse:
         self.shape, self.pieces = shape, pieces
 
     def dense(self) -> Any:
-        return OPERATORS["scatter"]([g for _, g in self.pieces], self.shape, [i for i, _ in self.pieces])
+        return OPERATORS["scatter"](
+            [g for _, g in self.pieces], self.shape, [i for i, _ in self.pieces]
+        )
 
 
 def _accumulate(prev: Any, c: Any) -> Any:

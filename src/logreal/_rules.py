@@ -360,6 +360,8 @@ def _others(x: Any, axis: Any) -> Any:
     leave-two-out products) is exact with zeros too.
     """
     flat, back = _along_first(x, axis)
+    if not isinstance(flat, Box):  # not differentiated again: the fused dp kernel
+        return back(_products.leave_one_out(flat, axis=0, method="dp"))
     before = cumprod(flat, axis=0, exclusive=True)
     after = cumprod(flat, axis=0, exclusive=True, reverse=True)
     return back(before * after)
