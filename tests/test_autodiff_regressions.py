@@ -118,6 +118,8 @@ def test_logsumexp_with_return_sign_raises_type_error():
 
 
 def test_operations_without_a_rule_name_themselves():
+    with pytest.raises(TypeError, match="keyword argument b= of logsumexp"):
+        lr.grad(lambda w: lr.logsumexp(np.ones(3), b=w))(np.ones(3))
     with pytest.raises(TypeError, match="cumprod with op"):
         lr.grad(lambda x: lr.sum(lr.cumprod(x, op=np.multiply)))(np.ones(3))
     with pytest.raises(TypeError, match="dot"):

@@ -264,6 +264,12 @@ def primitive(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def traced(*args: Any, **kwargs: Any) -> Any:
+        for key, value in kwargs.items():
+            if isinstance(value, Box):
+                raise NoRule(
+                    f"logreal.grad: keyword argument {key}= of {fn.__name__} is traced "
+                    "and has no adjoint rule (keywords are constants)"
+                )
         top = _top_trace(args)
         if not top:
             return fn(*args, **kwargs)

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from . import _reduce
+from ._backend import as_float, namespace
 from ._logreal import LogReal, implements
 
 __all__ = ["AdjointPlan", "Plan", "adjoint_plan", "einsum", "parse", "plan"]
@@ -153,37 +154,46 @@ def plan(subscripts: str, shapes: tuple[tuple[int, ...], ...], optimize: Any = "
 
 
 def _diagonal(x: Any, labels: Labels) -> tuple[Any, Labels]:
-    """Take the diagonal over every label repeated within one operand."""
+    """Take the diagonal over every label repeated within one operand.
+
+    The two axes are moved first and merged, and every (n + 1)-th row is the
+    diagonal: slicing only, so it runs on any array-API namespace.
+    """
     while len(set(labels)) != len(labels):
         c = next(c for c in labels if labels.count(c) > 1)
         first = labels.index(c)
         second = labels.index(c, first + 1)
         rest = [i for i in range(len(labels)) if i not in (first, second)]
         x = _transpose(x, (first, second, *rest))
-        n = x.shape[0]
-        x = x[np.arange(n), np.arange(n)]
+        n, tail = x.shape[0], tuple(x.shape[2:])
+        x = _reshape(x, (n * n, *tail))[:: n + 1, ...]
         labels = (c, *(labels[i] for i in rest))
     return x, labels
+
+
+def _xp(x: Any) -> Any:
+    return x._xp if isinstance(x, LogReal) else namespace(x)
 
 
 def _transpose(x: Any, axes: tuple[int, ...]) -> Any:
     if tuple(axes) == tuple(range(len(axes))):
         return x
-    return x.transpose(*axes) if isinstance(x, LogReal) else np.transpose(x, axes)
+    return x.transpose(*axes) if isinstance(x, LogReal) else _xp(x).permute_dims(x, axes)
 
 
 def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
     if tuple(x.shape) == tuple(shape):
         return x
-    return x.reshape(shape) if isinstance(x, LogReal) else np.reshape(x, shape)
+    return x.reshape(shape) if isinstance(x, LogReal) else _xp(x).reshape(x, shape)
 
 
 def _broadcast(x: Any, shape: tuple[int, ...]) -> Any:
     if tuple(x.shape) == tuple(shape):
         return x
+    xp = _xp(x)
     if isinstance(x, LogReal):
-        return LogReal._new(np.broadcast_to(x.sign, shape), np.broadcast_to(x.logabs, shape))
-    return np.broadcast_to(x, shape)
+        return LogReal._new(xp.broadcast_to(x.sign, shape), xp.broadcast_to(x.logabs, shape))
+    return xp.broadcast_to(x, shape)
 
 
 def _sum_out(x: Any, labels: Labels, keep: set[str]) -> tuple[Any, Labels]:
@@ -219,7 +229,7 @@ def _pair(a: Any, la: Labels, b: Any, lb: Labels, keep: set[str], sizes: dict[st
 def _as_class(operands: tuple[Any, ...]) -> list[Any]:
     if any(isinstance(o, LogReal) for o in operands):
         return [o if isinstance(o, LogReal) else LogReal(o) for o in operands]
-    return [np.asarray(o, dtype=np.result_type(np.asarray(o).dtype, np.float64)) for o in operands]
+    return [as_float(o) for o in operands]
 
 
 def einsum(subscripts: str, *operands: Any, optimize: Any = "auto") -> Any:
