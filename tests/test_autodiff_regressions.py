@@ -170,29 +170,44 @@ def test_norm_adjoints_are_accurate_at_any_magnitude():
     assert ulp_error(float(g[1].to_real()), -e[1] / nn) <= 8
 
 
-def best_time(fn, repeat=5):
-    best = math.inf
+def time_ratio(big, small, repeat=5):
+    """min time of big() / min time of small(), measured alternately (load spikes hit both)."""
+    best = [math.inf, math.inf]
+    small()
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        for i, fn in enumerate((big, small)):
+            t0 = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return best[0] / best[1]
 
 
 def test_gradient_of_concat_is_linear_in_the_number_of_parts():
-    def run(k):
-        parts = lambda x: [x * float(i) for i in range(k)]  # noqa: E731
-        return best_time(lambda: lr.grad(lambda x: lr.sum(lr.concat(parts(x))))(np.ones(3)), 3)
+    def grad_of_concat(k):
+        f = lambda x: lr.sum(lr.concat([x * float(i) for i in range(k)]))  # noqa: E731
+        return lambda: lr.grad(f)(np.ones(3))
 
-    run(250)
-    ratio = run(4000) / run(1000)
-    assert ratio < 8, ratio  # quadratic would be about 16
+    ratio = time_ratio(grad_of_concat(4000), grad_of_concat(1000), repeat=3)
+    assert ratio < 10, ratio  # quadratic would be about 16
 
 
 def test_cumprod_adjoint_is_linear():
     x = LogReal(np.random.default_rng(5).uniform(0.5, 1.5, 400_000))
     f = lambda v: lr.sum(lr.cumprod(v)).to_real()  # noqa: E731
     small = x[:100_000]
-    lr.grad(f)(small[:10])
-    ratio = best_time(lambda: lr.grad(f)(x), 2) / best_time(lambda: lr.grad(f)(small), 2)
-    assert ratio < 8, ratio
+    ratio = time_ratio(lambda: lr.grad(f)(x), lambda: lr.grad(f)(small))
+    assert ratio < 10, ratio  # 4 for a linear adjoint
+
+
+def test_numpy_functions_on_traced_values_are_traced_or_refused():
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_array_equal(lr.grad(lambda v: np.sum(v * v))(x), 2 * x)
+    np.testing.assert_array_equal(lr.grad(lambda v: np.einsum("i,i", v, v))(x), 2 * x)
+    g = lr.grad(lambda v: np.sum(np.concatenate([v, np.cumsum(v)])))(x)
+    np.testing.assert_array_equal(g, [4.0, 3.0, 2.0])
+    with pytest.raises(TypeError, match="numpy.norm"):
+        lr.grad(lambda v: np.linalg.norm(v))(x)
+    with pytest.raises(TypeError, match="ufunc"):
+        lr.grad(lambda v: np.sum(np.sin(v)))(x)
+    with pytest.raises(TypeError, match="cannot become a NumPy array"):
+        lr.grad(lambda v: lr.sum(np.asarray(v)))(x)

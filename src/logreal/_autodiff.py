@@ -58,6 +58,7 @@ _TRACES = itertools.count(1)
 # scatter that turns Sparse adjoints dense; filled by logreal._rules (the
 # engine itself names no primitive).
 OPERATORS: dict[str, Callable[..., Any]] = {}
+NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
 
 
 class NoRule(TypeError):
@@ -167,6 +168,21 @@ class Box:
         return self.value >= raw(other)
 
     __hash__ = None  # type: ignore[assignment]
+
+    # NumPy functions on a traced value: the traced lr function, or TypeError
+    # (never a silent object array).
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        fn = NUMPY_FUNCTIONS.get(func)
+        if fn is None:
+            name = getattr(func, "__name__", repr(func))
+            raise TypeError(f"numpy.{name} is not supported on a value traced by logreal.grad")
+        return fn(*args, **kwargs)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        raise TypeError(
+            "a value traced by logreal.grad cannot become a NumPy array; "
+            "use the lr functions (or float() to read a scalar without differentiating)"
+        )
 
 
 def raw(x: Any) -> Any:

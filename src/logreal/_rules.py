@@ -24,7 +24,17 @@ from typing import Any
 import numpy as np
 
 from . import _einsum, _norms, _products, _reduce, _special
-from ._autodiff import OPERATORS, Box, NoRule, Sparse, defvjp, defvjp_all, primitive, raw
+from ._autodiff import (
+    NUMPY_FUNCTIONS,
+    OPERATORS,
+    Box,
+    NoRule,
+    Sparse,
+    defvjp,
+    defvjp_all,
+    primitive,
+    raw,
+)
 from ._backend import is_numpy, namespace, normalize_axis, quiet
 from ._logreal import LogReal, _add_box_hook
 from ._logreal import exp as _exp
@@ -814,3 +824,37 @@ OPERATORS.update(
     scatter=scatter,
 )
 _add_box_hook(Box, to_logreal, from_log)
+
+
+def _numpy_reduction(fn: Any, name: str) -> Any:
+    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, **kw: Any) -> Any:
+        extra = {k: v for k, v in kw.items() if k != "keepdims"}
+        if dtype is not None or out is not None or extra:
+            raise TypeError(f"numpy.{name} on a traced value takes only axis (and keepdims)")
+        if name in ("cumsum", "cumprod"):
+            return fn(a, axis=axis)
+        return fn(a, axis=axis, keepdims=kw.get("keepdims", False))
+
+    return call
+
+
+NUMPY_FUNCTIONS.update(
+    {
+        np.sum: _numpy_reduction(sum, "sum"),
+        np.prod: _numpy_reduction(prod, "prod"),
+        np.mean: _numpy_reduction(mean, "mean"),
+        np.cumsum: _numpy_reduction(cumsum, "cumsum"),
+        np.cumprod: _numpy_reduction(cumprod, "cumprod"),
+        np.dot: lambda a, b: dot(a, b),
+        np.einsum: lambda spec, *ops, optimize=False: einsum(spec, *ops, optimize=optimize),
+        np.concatenate: lambda arrays, axis=0: concat(list(arrays), axis=axis),
+        np.stack: lambda arrays, axis=0: stack(list(arrays), axis=axis),
+        np.where: lambda cond, x, y: where(cond, x, y),
+        np.reshape: lambda a, shape: reshape(a, tuple(np.atleast_1d(shape).tolist())),
+        np.transpose: lambda a, axes=None: (
+            transpose(a, tuple(reversed(range(len(_shape(a))))))
+            if axes is None
+            else transpose(a, tuple(axes))
+        ),
+    }
+)
