@@ -62,6 +62,14 @@ def test_indexing_adjoints_accumulate_in_two_dimensions_and_in_log_space():
     assert float(g.logabs[0]) == 5.0
 
 
+def test_index_adjoints_of_both_number_classes_meet():
+    # x[0] gets a LogReal adjoint (through a LogReal product), x[1] a real one.
+    f = lambda v: (LogReal(v[0]) * LogReal(2.0)).to_real() + v[1] * 3.0  # noqa: E731
+    g = lr.grad(f)(np.array([1.0, 2.0, 5.0]))
+    assert not isinstance(g, LogReal)  # real output, real gradient
+    np.testing.assert_allclose(g, [2.0, 3.0, 0.0], rtol=2.3e-16, atol=0)
+
+
 def test_rows_of_a_traced_array_in_a_loop_are_scattered_once():
     x = np.arange(12.0).reshape(4, 3)
     g = lr.grad(lambda v: sum(lr.sum(v[i] * v[i]) for i in range(4)))(x)

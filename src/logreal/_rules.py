@@ -257,6 +257,8 @@ def _segment_logsum(sign: Any, la: Any, pos: Any, size: int) -> tuple[Any, Any]:
 
 def _scatter_raw(values: list[Any], shape: tuple[int, ...], indices: list[Any]) -> Any:
     """Zeros of ``shape`` with each value added at its index (repeats add)."""
+    if any(isinstance(v, LogReal) for v in values):  # pieces of both classes: LogReal
+        values = [_to_logreal_raw(v) for v in values]
     out = _zeros_like(values[0], shape)
     if len(values) == 1 and _basic(indices[0]):
         out[indices[0]] = values[0]
@@ -275,7 +277,10 @@ def _scatter_raw(values: list[Any], shape: tuple[int, ...], indices: list[Any]) 
         sign = np.concatenate([np.reshape(v.sign, (-1,)) for v in vals])
         la = np.concatenate([np.reshape(v.logabs, (-1,)) for v in vals])
         s, lg = _segment_logsum(sign, la, pos, size)
-        return LogReal._new(np.reshape(s, shape).astype(out.dtype), np.reshape(lg, shape))
+        dtype = out.dtype
+        return LogReal._new(
+            np.reshape(s, shape).astype(dtype), np.reshape(lg, shape).astype(dtype)
+        )
     flat = np.zeros(size, dtype=out.dtype)
     np.add.at(flat, pos, np.concatenate([np.reshape(v, (-1,)) for v in vals]))
     return np.reshape(flat, shape)
