@@ -130,8 +130,17 @@ def test_operations_without_a_rule_name_themselves():
         lr.grad(lambda w: lr.logsumexp(np.ones(3), b=w))(np.ones(3))
     with pytest.raises(TypeError, match="cumprod with op"):
         lr.grad(lambda x: lr.sum(lr.cumprod(x, op=np.multiply)))(np.ones(3))
-    with pytest.raises(TypeError, match="dot"):
-        lr.grad(lambda x: lr.sum(lr.dot(x.reshape(1, 1, 3), np.ones((3, 2)))))(np.ones(3))
+
+
+def test_dot_of_nd_arrays_is_differentiated_as_its_einsum():
+    # sum(dot(a, b) * w) with a (2, 2, 3), b (3, 4): d/da[i, j, k] = sum_l b[k, l] w[i, j, l].
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(-3, 4, (2, 2, 3)) / 4.0, rng.integers(-3, 4, (3, 4)) / 2.0
+    w = rng.integers(-3, 4, (2, 2, 4)) * 1.0
+    ga = lr.grad(lambda v: lr.sum(lr.dot(v, b) * w))(a)
+    np.testing.assert_array_equal(ga, np.einsum("kl,ijl->ijk", b, w))  # small dyadics: exact
+    gb = lr.grad(lambda v: lr.sum(lr.dot(a, v) * w))(b)
+    np.testing.assert_array_equal(gb, np.einsum("ijk,ijl->kl", a, w))
 
 
 @pytest.mark.parametrize("cls", ["real", "logreal"])

@@ -623,22 +623,28 @@ defvjp(matmul, *_matmul_rules())
 defvjp(matmul_op, *_matmul_rules())
 
 
+def _dot_spec(na: int, nb: int) -> str:
+    """NumPy's ``dot`` as einsum subscripts: the last axis of a with b's second-to-last."""
+    a = "abcdefghij"[:na]
+    if na == 0 or nb == 0:
+        b = "klmnopqrst"[:nb]
+        return f"{a},{b}->{a}{b}"
+    b = "klmnopqrs"[: max(nb - 2, 0)] + a[-1] + ("z" if nb > 1 else "")
+    out = a[:-1] + b.replace(a[-1], "")
+    return f"{a},{b}->{out}"
+
+
 def _dot_rules() -> tuple[Any, Any]:
-    left, right = _matmul_rules()
+    """``dot`` differentiated as the einsum it is (matmul's promotion for 1-d and 2-d)."""
 
-    def guard(rule: Any) -> Any:
-        def make(ans: Any, a: Any, b: Any) -> Any:
-            if (
-                len(_shape(a)) == 0
-                or len(_shape(b)) == 0
-                or max(len(_shape(a)), len(_shape(b))) > 2
-            ):
-                raise NoRule("logreal.grad: dot has adjoint rules for 1-d and 2-d operands")
-            return rule(ans, a, b)
+    def make(position: int) -> Any:
+        def maker(ans: Any, a: Any, b: Any) -> Any:
+            spec = _dot_spec(len(_shape(a)), len(_shape(b)))
+            return _einsum_rule(position + 1, ans, spec, a, b)
 
-        return make
+        return maker
 
-    return guard(left), guard(right)
+    return make(0), make(1)
 
 
 defvjp(dot, *_dot_rules())
