@@ -17,6 +17,7 @@ DOCUMENTED = {
     "cumprod": "(x, axis=0, *, exclusive=False, reverse=False, op=None, identity=None)",
     "dot": "(x, y)",
     "matmul": "(x, y)",
+    "einsum": "(subscripts, *operands, optimize='auto')",
     "where": "(cond, x, y)",
     "concat": "(xs, axis=0)",
     "stack": "(xs, axis=0)",

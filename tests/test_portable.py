@@ -23,6 +23,10 @@ def as_numpy(v):
     return np.asarray(v)
 
 
+def reshape(v, shape):
+    return v.__array_namespace__().reshape(v, shape)
+
+
 CASES = {
     "add": lambda m, a, b: m.LogReal(a) + m.LogReal(b),
     "sub": lambda m, a, b: m.LogReal(a) - m.LogReal(b),
@@ -37,6 +41,13 @@ CASES = {
     "mean": lambda m, a, b: m.mean(m.LogReal(b)),
     "cumsum": lambda m, a, b: m.cumsum(m.LogReal(a) * m.exp(a * 1000)),
     "matmul": lambda m, a, b: m.matmul(m.LogReal(a).reshape(2, 3), m.LogReal(b).reshape(3, 2)),
+    "einsum": lambda m, a, b: m.einsum(
+        "...ij,jk,kk->...ik",
+        m.LogReal(a).reshape(1, 2, 3),
+        reshape(b, (3, 2)),
+        m.LogReal(a[:4]).reshape(2, 2),
+    ),
+    "einsum real": lambda m, a, b: m.einsum("ij,jk->ik", reshape(a, (2, 3)), reshape(b, (3, 2))),
     "where": lambda m, a, b: m.where(a > b, m.LogReal(a), m.LogReal(b)),
     "log": lambda m, a, b: m.log(m.LogReal(a)),
     "logsumexp": lambda m, a, b: m.logsumexp(a, b=b, return_sign=True),

@@ -311,6 +311,8 @@ class LogReal:
         return power(self, p)
 
     def __rpow__(self, base: Any) -> LogReal:
+        if not _accepts(base):
+            return NotImplemented
         return power(_lift(base, self), self.to_real())
 
     def __neg__(self) -> LogReal:
@@ -323,9 +325,13 @@ class LogReal:
         return LogReal._new(self._xp.abs(self._sign), self._logabs)
 
     def __matmul__(self, other: Any) -> LogReal:
+        if not _accepts(other):
+            return NotImplemented  # e.g. a traced value of lr.grad takes over
         return _UFUNCS[np.matmul](self, other)
 
     def __rmatmul__(self, other: Any) -> LogReal:
+        if not _accepts(other):
+            return NotImplemented
         return _UFUNCS[np.matmul](other, self)
 
     # -- exact comparisons on (sign, logabs) ---------------------------------

@@ -3,8 +3,16 @@
 Each public function of sections 1-4 is wrapped once by
 :func:`logreal._autodiff.primitive` and given a rule per argument in the form
 ``(ans, *args, **kwargs) -> (g -> contribution)``.  Rules use only the number
-class's own operations (``*``, ``+``, reductions), so one rule serves real and
-LogReal adjoints alike; contributions are summed back over broadcast axes.
+class's own operations and the *traced* functions of this module, never the
+raw kernels, so the backward pass is itself differentiable (higher order).
+Values read for masks (where a factor is zero, which entry is largest) are
+constants: their derivative is zero almost everywhere.
+
+Every rule costs a small constant times its forward operation: the product
+rule is two exclusive cumulative products, the cumulative product's rule one
+reverse cumulative sum and a division by the factors (a second pass only on
+slices holding a zero), indexing adds ``(index, g)`` pieces that are
+scattered once.
 """
 
 from __future__ import annotations
@@ -13,37 +21,84 @@ import math
 import operator
 from typing import Any
 
-from . import _norms, _products, _reduce, _special
-from ._autodiff import OPERATORS, Box, defvjp, primitive
-from ._backend import namespace, normalize_axis, quiet
+import numpy as np
+
+from . import _einsum, _norms, _products, _reduce, _special
+from ._autodiff import (
+    NUMPY_FUNCTIONS,
+    OPERATORS,
+    Box,
+    NoRule,
+    Sparse,
+    defvjp,
+    defvjp_all,
+    primitive,
+    raw,
+)
+from ._backend import is_numpy, namespace, normalize_axis, quiet
 from ._logreal import LogReal, _add_box_hook
 from ._logreal import exp as _exp
 from ._logreal import log as _log
 from ._logreal import sqrt as _sqrt
 
-# -- helpers on either number class ------------------------------------------
+# -- helpers on either number class (values, never Boxes) -----------------------------
 
 
 def _shape(x: Any) -> tuple[int, ...]:
-    return tuple(getattr(x, "shape", ()))
+    return tuple(getattr(raw(x), "shape", ()))
 
 
 def _xp(x: Any) -> Any:
+    x = raw(x)
     return x._xp if isinstance(x, LogReal) else namespace(x)
 
 
-def _reshape(x: Any, shape: tuple[int, ...]) -> Any:
-    if _shape(x) == shape:
+def _zeros_like(g: Any, shape: tuple[int, ...]) -> Any:
+    """A constant zero of ``g``'s number class and dtype."""
+    r = raw(g)
+    base = r.logabs if isinstance(r, LogReal) else r
+    dtype = getattr(base, "dtype", np.float64)
+    zeros = _xp(base).zeros(shape, dtype=dtype)
+    return LogReal(zeros) if isinstance(r, LogReal) else zeros
+
+
+def _inverse(axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(sorted(range(len(axes)), key=lambda i: axes[i]))
+
+
+# -- shape primitives (the helpers rules are written with) ------------------------------
+
+
+def _reshape_raw(x: Any, shape: tuple[int, ...]) -> Any:
+    if _shape(x) == tuple(shape):
         return x
     return x.reshape(shape) if isinstance(x, LogReal) else _xp(x).reshape(x, shape)
 
 
-def _broadcast_to(x: Any, shape: tuple[int, ...]) -> Any:
+def _transpose_raw(x: Any, axes: tuple[int, ...]) -> Any:
+    if tuple(axes) == tuple(range(len(axes))):
+        return x
+    return x.transpose(*axes) if isinstance(x, LogReal) else _xp(x).permute_dims(x, axes)
+
+
+def _broadcast_raw(x: Any, shape: tuple[int, ...]) -> Any:
     if isinstance(x, LogReal):
         xp = x._xp
         return LogReal._new(xp.broadcast_to(x.sign, shape), xp.broadcast_to(x.logabs, shape))
     xp = _xp(x)
     return xp.broadcast_to(xp.asarray(x), shape)
+
+
+def _flip_raw(x: Any, axis: int) -> Any:
+    index = [slice(None)] * len(_shape(x))
+    index[axis] = slice(None, None, -1)
+    return x[tuple(index)]
+
+
+reshape = primitive(_reshape_raw)
+transpose = primitive(_transpose_raw)
+broadcast_to = primitive(_broadcast_raw)
+flip = primitive(_flip_raw)
 
 
 def _unbroadcast(c: Any, shape: tuple[int, ...]) -> Any:
@@ -53,36 +108,32 @@ def _unbroadcast(c: Any, shape: tuple[int, ...]) -> Any:
         return c
     lead = len(cshape) - len(shape)
     if lead:
-        c = _reduce.sum(c, axis=tuple(range(lead)))
+        c = sum(c, axis=tuple(range(lead)))
     ones = tuple(i for i, n in enumerate(shape) if n == 1 and _shape(c)[i] != 1)
     if ones:
-        c = _reduce.sum(c, axis=ones, keepdims=True)
-    return _reshape(c, shape)
-
-
-def _sign(x: Any) -> Any:
-    return x.sign if isinstance(x, LogReal) else _xp(x).sign(x)
-
-
-def _zeros_like(g: Any, shape: tuple[int, ...]) -> Any:
-    raw = g.logabs if isinstance(g, LogReal) else g
-    zeros = _xp(raw).zeros(shape, dtype=raw.dtype)
-    return LogReal(zeros) if isinstance(g, LogReal) else zeros
+        c = sum(c, axis=ones, keepdims=True)
+    return reshape(c, shape)
 
 
 def _expand(g: Any, shape: tuple[int, ...], axis: Any, keepdims: bool) -> Any:
     """A reduction's adjoint broadcast back to the reduced input's shape."""
     axes = normalize_axis(axis, len(shape))
     if not keepdims:
-        kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
-        g = _reshape(g, kept)
-    return _broadcast_to(g, shape)
+        g = reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return broadcast_to(g, shape)
 
 
-def _flip(x: Any, axis: int) -> Any:
-    index = [slice(None)] * len(_shape(x))
-    index[axis] = slice(None, None, -1)
-    return x[tuple(index)]
+defvjp(reshape, lambda ans, a, shape: lambda g: reshape(g, _shape(a)))
+defvjp(transpose, lambda ans, a, axes: lambda g: transpose(g, _inverse(axes)))
+defvjp(broadcast_to, lambda ans, a, shape: lambda g: _unbroadcast(g, _shape(a)))
+defvjp(flip, lambda ans, a, axis: lambda g: flip(g, axis))
+
+
+def _in_class(c: Any, g: Any) -> Any:
+    """``c`` in the number class of the adjoint ``g``."""
+    if isinstance(raw(g), LogReal):
+        return c if isinstance(raw(c), LogReal) else to_logreal(c)
+    return to_real(c) if isinstance(raw(c), LogReal) else c
 
 
 def _rule2(fa: Any, fb: Any) -> tuple[Any, Any]:
@@ -97,58 +148,7 @@ def _rule2(fa: Any, fb: Any) -> tuple[Any, Any]:
     return left, right
 
 
-# -- operators ---------------------------------------------------------------------
-
-add = primitive(operator.add)
-subtract = primitive(operator.sub)
-multiply = primitive(operator.mul)
-divide = primitive(operator.truediv)
-power = primitive(operator.pow)
-negative = primitive(operator.neg)
-absolute = primitive(operator.abs)
-getitem = primitive(operator.getitem)
-matmul_op = primitive(operator.matmul)
-
-defvjp(add, *_rule2(lambda g, *_: g, lambda g, *_: g))
-defvjp(subtract, *_rule2(lambda g, *_: g, lambda g, *_: -g))
-defvjp(multiply, *_rule2(lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a))
-defvjp(divide, *_rule2(lambda g, ans, a, b: g / b, lambda g, ans, a, b: -(g * ans) / b))
-defvjp(power, _rule2(lambda g, ans, a, p: g * p * a ** (p - 1), None)[0])
-defvjp(negative, lambda ans, a: lambda g: -g)
-defvjp(absolute, lambda ans, a: lambda g: g * _sign(a))
-
-
-def _scatter(g: Any, shape: tuple[int, ...], index: Any) -> Any:
-    xp_index = index if isinstance(index, tuple) else (index,)
-    for part in xp_index:
-        if hasattr(part, "dtype") and not getattr(part.dtype, "kind", "b") == "b":
-            flat = namespace(part).reshape(part, (-1,))
-            if len(set(flat.tolist())) != flat.shape[0]:
-                raise TypeError("logreal.grad: indexing with repeated indices has no adjoint rule")
-    out = _zeros_like(g, shape)
-    out[index] = g
-    return out
-
-
-defvjp(getitem, lambda ans, a, index: lambda g: _scatter(g, _shape(a), index))
-
-
-def _reshape_raw(x: Any, shape: tuple[int, ...]) -> Any:
-    return _reshape(x, shape)
-
-
-def _transpose_raw(x: Any, axes: tuple[int, ...]) -> Any:
-    return x.transpose(*axes) if isinstance(x, LogReal) else _xp(x).permute_dims(x, axes)
-
-
-def _inverse(axes: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(sorted(range(len(axes)), key=lambda i: axes[i]))
-
-
-reshape = primitive(_reshape_raw)
-transpose = primitive(_transpose_raw)
-defvjp(reshape, lambda ans, a, shape: lambda g: _reshape(g, _shape(a)))
-defvjp(transpose, lambda ans, a, axes: lambda g: _transpose_raw(g, _inverse(axes)))
+# -- conversions ----------------------------------------------------------------------
 
 
 def _to_real_raw(x: Any) -> Any:
@@ -156,7 +156,7 @@ def _to_real_raw(x: Any) -> Any:
 
 
 def _to_logreal_raw(x: Any) -> Any:
-    return LogReal(x)
+    return x if isinstance(x, LogReal) else LogReal(x)
 
 
 def _logabs_raw(x: Any) -> Any:
@@ -176,12 +176,125 @@ defvjp(to_logreal, lambda ans, x: lambda g: g)
 defvjp(logabs, lambda ans, x: lambda g: g / x)  # d log|x| / dx = 1 / x
 defvjp(from_log, lambda ans, la, sign=1: lambda g: _unbroadcast(g * ans, _shape(la)), None)
 
+# -- operators ---------------------------------------------------------------------
+
+add = primitive(operator.add)
+subtract = primitive(operator.sub)
+multiply = primitive(operator.mul)
+divide = primitive(operator.truediv)
+power = primitive(operator.pow)
+negative = primitive(operator.neg)
+absolute = primitive(operator.abs)
+matmul_op = primitive(operator.matmul)
+
+
+def _sign(x: Any) -> Any:
+    x = raw(x)
+    if isinstance(x, LogReal):
+        return x.sign
+    return _xp(x).sign(_xp(x).asarray(x))
+
+
+def _log_base(a: Any) -> Any:
+    """log a where a > 0, 0 where a == 0 (there a ** p is flat in p), nan where a < 0."""
+    r = raw(a)
+    if isinstance(r, int | float):
+        return math.log(r) if r > 0 else (0.0 if r == 0 else math.nan)
+    s = _sign(r)
+    positive = s > 0
+    safe = where(positive, a, 1.0)
+    la = logabs(safe if isinstance(r, LogReal) else to_logreal(safe))
+    return where(positive, la, where(s == 0, 0.0, math.nan))
+
+
+defvjp(add, *_rule2(lambda g, *_: g, lambda g, *_: g))
+defvjp(subtract, *_rule2(lambda g, *_: g, lambda g, *_: -g))
+defvjp(multiply, *_rule2(lambda g, ans, a, b: g * b, lambda g, ans, a, b: g * a))
+defvjp(divide, *_rule2(lambda g, ans, a, b: g / b, lambda g, ans, a, b: -(g * ans) / b))
+defvjp(
+    power,
+    *_rule2(
+        lambda g, ans, a, p: g * (p * a ** (p - 1)),
+        lambda g, ans, a, p: g * (ans * _log_base(a)),
+    ),
+)
+defvjp(negative, lambda ans, a: lambda g: -g)
+defvjp(absolute, lambda ans, a: lambda g: g * _sign(a))
+
+# -- indexing: contributions accumulate (np.add.at semantics) ------------------------------
+
+
+def _getitem_raw(x: Any, index: Any) -> Any:
+    return x[index]
+
+
+getitem = primitive(_getitem_raw)
+defvjp(getitem, lambda ans, a, index: lambda g: Sparse(_shape(a), [(index, g)]))
+
+
+def _basic(index: Any) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, int | slice | type(None)) or p is Ellipsis for p in parts)
+
+
+def _positions(shape: tuple[int, ...], indices: list[Any]) -> Any:
+    """The flat positions each index reads, concatenated (NumPy indexing rules)."""
+    flat = np.arange(math.prod(shape)).reshape(shape)
+    return np.concatenate([np.reshape(flat[i], (-1,)) for i in indices])
+
+
+def _segment_logsum(sign: Any, la: Any, pos: Any, size: int) -> tuple[Any, Any]:
+    """Signed log-space sums of the terms at each flat position (shifted by each maximum)."""
+    top = np.full(size, -math.inf)
+    with quiet():
+        np.maximum.at(top, pos, np.where(sign == 0, -math.inf, la))
+        shift = np.where(np.isfinite(top), top, 0.0)
+        terms = np.where(sign == 0, 0.0, sign * np.exp(la - shift[pos]))
+        acc = np.zeros(size)
+        np.add.at(acc, pos, terms)
+        return np.sign(acc), np.where(acc == 0, -math.inf, shift + np.log(np.abs(acc)))
+
+
+def _scatter_raw(values: list[Any], shape: tuple[int, ...], indices: list[Any]) -> Any:
+    """Zeros of ``shape`` with each value added at its index (repeats add)."""
+    if any(isinstance(v, LogReal) for v in values):  # pieces of both classes: LogReal
+        values = [_to_logreal_raw(v) for v in values]
+    out = _zeros_like(values[0], shape)
+    if len(values) == 1 and _basic(indices[0]):
+        out[indices[0]] = values[0]
+        return out
+    if not is_numpy(_xp(values[0])):
+        for v, i in zip(values, indices, strict=True):
+            out[i] = out[i] + v
+        return out
+    pos = _positions(shape, indices)
+    vals = [
+        _broadcast_raw(v, np.shape(np.arange(math.prod(shape)).reshape(shape)[i]))
+        for v, i in zip(values, indices, strict=True)
+    ]
+    size = math.prod(shape)
+    if isinstance(out, LogReal):
+        sign = np.concatenate([np.reshape(v.sign, (-1,)) for v in vals])
+        la = np.concatenate([np.reshape(v.logabs, (-1,)) for v in vals])
+        s, lg = _segment_logsum(sign, la, pos, size)
+        dtype = out.dtype
+        return LogReal._new(
+            np.reshape(s, shape).astype(dtype), np.reshape(lg, shape).astype(dtype)
+        )
+    flat = np.zeros(size, dtype=out.dtype)
+    np.add.at(flat, pos, np.concatenate([np.reshape(v, (-1,)) for v in vals]))
+    return np.reshape(flat, shape)
+
+
+scatter = primitive(_scatter_raw)
+defvjp(scatter, lambda ans, values, shape, indices: lambda g: [getitem(g, i) for i in indices])
+
 # -- elementwise functions -------------------------------------------------------------
 
 exp = primitive(_exp)
 log = primitive(_log)
 sqrt = primitive(_sqrt)
-defvjp(exp, lambda ans, z: lambda g: g * ans)
+defvjp(exp, lambda ans, z: lambda g: _in_class(g * ans, g))
 defvjp(log, lambda ans, x: lambda g: g / x)
 defvjp(sqrt, lambda ans, x: lambda g: g * 0.5 / ans)
 
@@ -191,9 +304,14 @@ defvjp(sqrt, lambda ans, x: lambda g: g * 0.5 / ans)
 # large ans) into every weight.
 
 
+def _real_exp(t: Any) -> Any:
+    """e**t of a real array through LogReal (traced, no overflow warning)."""
+    return to_real(exp(t))
+
+
 def _sigmoid(t: Any) -> Any:
     """1 / (1 + e**-t) = e**-log1pexp(-t), accurate for every t."""
-    return _xp(t).exp(-_special.log1pexp(-t))
+    return _real_exp(-log1pexp(-t))
 
 
 logaddexp = primitive(_special.logaddexp)
@@ -207,17 +325,17 @@ defvjp(
 
 
 def _logsubexp_left(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    return g * _xp(a).exp(-_special.log1mexp(b - a))  # 1 / (1 - e**(b - a))
+    return g * _real_exp(-log1mexp(b - a))  # 1 / (1 - e**(b - a))
 
 
 def _logsubexp_right(g: Any, ans: Any, a: Any, b: Any) -> Any:
     d = b - a
-    return -(g * _xp(a).exp(d - _special.log1mexp(d)))  # -e**d / (1 - e**d)
+    return -(g * _real_exp(d - log1mexp(d)))  # -e**d / (1 - e**d)
 
 
 defvjp(logsubexp, *_rule2(_logsubexp_left, _logsubexp_right))
 defvjp(log1pexp, lambda ans, x: lambda g: g * _sigmoid(x))
-defvjp(log1mexp, lambda ans, x: lambda g: -(g * _xp(x).exp(x - ans)))
+defvjp(log1mexp, lambda ans, x: lambda g: -(g * _real_exp(x - ans)))
 
 # -- reductions ----------------------------------------------------------------------------
 
@@ -238,18 +356,30 @@ def _mean_rule(ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> An
 defvjp(mean, _mean_rule)
 
 
-def _others(x: Any, axis: Any) -> Any:
-    """Leave-one-out products of ``x`` along ``axis`` (an int, a tuple or None)."""
+def _along_first(x: Any, axis: Any) -> tuple[Any, Any]:
+    """``x`` with the axes of ``axis`` moved first and merged into one, and the inverse map."""
     shape = _shape(x)
     axes = normalize_axis(axis, len(shape))
     rest = tuple(i for i in range(len(shape)) if i not in axes)
     order = axes + rest
-    moved = _transpose_raw(x, order) if order != tuple(range(len(shape))) else x
+    moved = transpose(x, order)
     n = math.prod(shape[i] for i in axes)
-    flat = _reshape(moved, (n, *(shape[i] for i in rest)))
-    loo = _products.leave_one_out(flat, axis=0, method="dp")
-    loo = _reshape(loo, _shape(moved))
-    return _transpose_raw(loo, _inverse(order)) if moved is not x else loo
+    flat = reshape(moved, (n, *(shape[i] for i in rest)))
+    return flat, lambda y: transpose(reshape(y, _shape(moved)), _inverse(order))
+
+
+def _others(x: Any, axis: Any) -> Any:
+    """Leave-one-out products along ``axis``: exclusive prefix times exclusive suffix.
+
+    Written with the traced ``cumprod``, so the second derivative (the
+    leave-two-out products) is exact with zeros too.
+    """
+    flat, back = _along_first(x, axis)
+    if not isinstance(flat, Box):  # not differentiated again: the fused dp kernel
+        return back(_products.leave_one_out(flat, axis=0, method="dp"))
+    before = cumprod(flat, axis=0, exclusive=True)
+    after = cumprod(flat, axis=0, exclusive=True, reverse=True)
+    return back(before * after)
 
 
 # The gradient of a product is the leave-one-out product: O(n), exact with zeros.
@@ -261,11 +391,15 @@ defvjp(
 )
 
 
+def _reverse_cumsum(v: Any, axis: int = 0) -> Any:
+    return flip(cumsum(flip(v, axis), axis=axis), axis)
+
+
 def _cumsum_rule(ans: Any, x: Any, axis: int | None = 0) -> Any:
     if axis is None:
-        return lambda g: _reshape(_flip(_reduce.cumsum(_flip(g, 0), axis=0), 0), _shape(x))
+        return lambda g: reshape(_reverse_cumsum(g), _shape(x))
     (ax,) = normalize_axis(axis, len(_shape(x)))
-    return lambda g: _flip(_reduce.cumsum(_flip(g, ax), axis=ax), ax)
+    return lambda g: _reverse_cumsum(g, ax)
 
 
 defvjp(cumsum, _cumsum_rule)
@@ -275,19 +409,20 @@ def _logsumexp_rule(
     ans: Any, a: Any, axis: Any = None, b: Any = None, keepdims: bool = False, **kw: Any
 ) -> Any:
     if kw.get("return_sign"):
-        raise TypeError("logreal.grad: logsumexp with return_sign has no adjoint rule")
-    # Softmax weights e**(a - m - logsumexp(a - m)), m the largest finite a:
-    # the shifted log-sum is near log(n), so its rounding stays small.
+        raise NoRule("logreal.grad: logsumexp with return_sign=True has no adjoint rule")
+    # Softmax weights e**(a - m - logsumexp(a - m)), m the largest finite a
+    # (a constant: the weights do not depend on it): the shifted log-sum is
+    # near log(n), so its rounding stays small.
     xp = _xp(a)
     axes = normalize_axis(axis, len(_shape(a)))
+    ra = xp.asarray(raw(a))
     with quiet():
-        m = xp.max(xp.where(xp.isfinite(a), a, -math.inf), axis=axes, keepdims=True)
+        m = xp.max(xp.where(xp.isfinite(ra), ra, -math.inf), axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0.0)
-        shifted = a - m
-        lse = _special.logsumexp(shifted, axis=axes, b=b, keepdims=True)
-        weight = xp.exp(shifted - lse)
-        if b is not None:
-            weight = weight * b
+    shifted = a - m
+    weight = _real_exp(shifted - logsumexp(shifted, axis=axes, b=b, keepdims=True))
+    if b is not None:
+        weight = weight * b
     return lambda g: _expand(g, _shape(a), axis, keepdims) * weight
 
 
@@ -300,9 +435,8 @@ def _logcumsumexp_rule(ans: Any, a: Any, axis: int = 0) -> Any:
 
     def rule(g: Any) -> Any:
         # d/da_j = e**a_j * sum_{i >= j} g_i e**-ans_i, summed in log space.
-        tail = _flip(_reduce.cumsum(_flip(_exp(-ans) * g, ax), axis=ax), ax)
-        out = _exp(a) * tail
-        return out if isinstance(g, LogReal) else out.to_real()
+        tail = _reverse_cumsum(exp(-ans) * g, ax)
+        return _in_class(exp(a) * tail, g)
 
     return rule
 
@@ -310,45 +444,177 @@ def _logcumsumexp_rule(ans: Any, a: Any, axis: int = 0) -> Any:
 logcumsumexp = primitive(_special.logcumsumexp)
 defvjp(logcumsumexp, _logcumsumexp_rule)
 
-# -- contractions and assembly ---------------------------------------------------------------
+# -- cumulative and leave-one-out products -------------------------------------------
+
+
+def _inclusive_vjp(x: Any, y: Any, g: Any) -> Any:
+    """Adjoint of ``y = cumprod(x, axis=0)`` without dividing by a zero.
+
+    ``dL/dx_j = sum_{i>=j} g_i prod_{k<=i, k!=j} x_k``.  Before a slice's first
+    zero that is ``S_j / x_j`` with ``S`` the reverse cumulative sum of
+    ``g * y``; at the first zero it is the same sum formed with that zero
+    replaced by one; after it, zero.  All in the number class of the input.
+    """
+    s = _reverse_cumsum(g * y)
+    zero = raw(x) == 0
+    if not bool(np.any(np.asarray(zero))):
+        return s / x
+    xp = _xp(zero)
+    seen = xp.cumulative_sum(xp.astype(zero, xp.int64), axis=0)
+    before, first = seen == 0, zero & (seen == 1)
+    part = s / where(before, x, 1.0)
+    lifted = cumprod(where(first, 1.0, x), axis=0)
+    at_zero = _reverse_cumsum(g * lifted)
+    return where(before, part, where(first, at_zero, 0.0 * part))
+
+
+def _scan_vjp(x: Any, g: Any) -> Any:
+    """The same adjoint as ``E_j T_j`` with ``T_j = g_j + x_{j+1} T_{j+1}``, for traced x.
+
+    ``E`` is the exclusive cumprod; ``T`` is a log-depth (Hillis-Steele) scan
+    of the affine maps ``t -> g_j + x_{j+1} t``, written with traced
+    operations and no mask read from x, so its own derivative is right
+    where x has zeros (O(n log n): used only under an outer gradient).
+    """
+    n = _shape(x)[0]
+    a = concat([x[1:], _zeros_like(x, (1, *_shape(x)[1:])) + 1.0], axis=0)
+    b, d = g, 1
+    while d < n:
+        b = concat([b[: n - d] + a[: n - d] * b[d:], b[n - d :]], axis=0)
+        a = concat([a[: n - d] * a[d:], a[n - d :]], axis=0)
+        d *= 2
+    return cumprod(x, axis=0, exclusive=True) * b
+
+
+def _cumprod_vjp(x: Any, g: Any, exclusive: bool, reverse: bool) -> Any:
+    """Adjoint of a cumprod along axis 0 in any of its four modes."""
+    if reverse:
+        x, g = flip(x, 0), flip(g, 0)
+    if exclusive:  # y_excl[i] = y[i - 1]: the adjoint of y[j] is g[j + 1]
+        g = concat([g[1:], _zeros_like(g, (1, *_shape(g)[1:]))], axis=0)
+    if isinstance(x, Box):  # differentiated again: no value-dependent masks
+        out = _scan_vjp(x, g)
+    else:
+        out = _inclusive_vjp(x, cumprod(x, axis=0), g)
+    return flip(out, 0) if reverse else out
+
+
+def _cumprod_rule(
+    ans: Any,
+    x: Any,
+    axis: int | None = 0,
+    *,
+    exclusive: bool = False,
+    reverse: bool = False,
+    op: Any = None,
+    identity: Any = None,
+) -> Any:
+    if op is not None:
+        raise NoRule("logreal.grad: cumprod with op has no adjoint rule")
+    if math.prod(_shape(x)) == 0:
+        return lambda g: g
+    if axis is None:
+        flat = reshape(x, (-1,))
+        return lambda g: reshape(_cumprod_vjp(flat, g, exclusive, reverse), _shape(x))
+    (ax,) = normalize_axis(axis, len(_shape(x)))
+    order = (ax, *(i for i in range(len(_shape(x))) if i != ax))
+    xs = transpose(x, order)
+
+    def rule(g: Any) -> Any:
+        out = _cumprod_vjp(xs, transpose(g, order), exclusive, reverse)
+        return transpose(out, _inverse(order))
+
+    return rule
+
+
+cumprod = primitive(_products.cumprod)
+defvjp(cumprod, _cumprod_rule)
+
+
+def _leave_one_out_rule(
+    ans: Any, x: Any, axis: int = 0, *, op: Any = None, method: str = "auto"
+) -> Any:
+    if op is not None:
+        raise NoRule("logreal.grad: leave_one_out with op has no adjoint rule")
+    flat, back = _along_first(x, axis)
+
+    def rule(g: Any) -> Any:
+        gf, _ = _along_first(g, axis)
+        before = cumprod(flat, axis=0, exclusive=True)
+        after = cumprod(flat, axis=0, exclusive=True, reverse=True)
+        c = _cumprod_vjp(flat, gf * after, True, False)
+        c = c + _cumprod_vjp(flat, gf * before, True, True)
+        return back(c)
+
+    return rule
+
+
+leave_one_out = primitive(_products.leave_one_out)
+defvjp(leave_one_out, _leave_one_out_rule)
+
+
+def _prod_grad_rules() -> tuple[Any, Any]:
+    """``sum_i loo_i(f) df_i`` for scalar factors: rules through leave_one_out's."""
+
+    def check(f: Any, op: Any) -> None:
+        if op is not None or len(_shape(f)) != 1:
+            raise NoRule("logreal.grad: prod_grad has adjoint rules for 1-d f without op")
+
+    def weights(f: Any, df: Any) -> Any:
+        return reshape(leave_one_out(f), (_shape(f)[0], *([1] * (len(_shape(df)) - 1))))
+
+    def left(ans: Any, f: Any, df: Any, *, op: Any = None, method: str = "auto") -> Any:
+        check(f, op)
+        lead = (_shape(f)[0], *([1] * (len(_shape(df)) - 1)))
+        return lambda g: _leave_one_out_rule(None, f)(
+            reshape(sum(df * reshape(g, (1, *_shape(g))), axis=tuple(range(1, len(lead)))), (-1,))
+        )
+
+    def right(ans: Any, f: Any, df: Any, *, op: Any = None, method: str = "auto") -> Any:
+        check(f, op)
+        return lambda g: broadcast_to(reshape(g, (1, *_shape(g))), _shape(df)) * weights(f, df)
+
+    return left, right
+
+
+prod_grad = primitive(_products.prod_grad)
+defvjp(prod_grad, *_prod_grad_rules())
+
+# -- contractions --------------------------------------------------------------------
 
 
 def _swap_last(x: Any) -> Any:
     n = len(_shape(x))
-    return _transpose_raw(x, (*range(n - 2), n - 1, n - 2))
+    return transpose(x, (*range(n - 2), n - 1, n - 2))
 
 
 def _matmul_rules() -> tuple[Any, Any]:
     def promote(a: Any, b: Any, g: Any) -> tuple[Any, Any, Any]:
         """NumPy's 1-d promotion: a vector is a 1-row / 1-column matrix."""
-        a2 = _reshape(a, (1, _shape(a)[0])) if len(_shape(a)) == 1 else a
-        b2 = _reshape(b, (_shape(b)[0], 1)) if len(_shape(b)) == 1 else b
+        a2 = reshape(a, (1, _shape(a)[0])) if len(_shape(a)) == 1 else a
+        b2 = reshape(b, (_shape(b)[0], 1)) if len(_shape(b)) == 1 else b
         gshape = list(_shape(g))
         if len(_shape(b)) == 1:
             gshape.append(1)
         if len(_shape(a)) == 1:
             gshape.insert(len(gshape) - 1, 1)
-        return a2, b2, _reshape(g, tuple(gshape))
+        return a2, b2, reshape(g, tuple(gshape))
 
     def left(ans: Any, a: Any, b: Any) -> Any:
         def rule(g: Any) -> Any:
             a2, b2, g2 = promote(a, b, g)
-            return _unbroadcast_matrix(_reduce.matmul(g2, _swap_last(b2)), a2, a)
+            return reshape(_unbroadcast(matmul(g2, _swap_last(b2)), _shape(a2)), _shape(a))
 
         return rule
 
     def right(ans: Any, a: Any, b: Any) -> Any:
         def rule(g: Any) -> Any:
             a2, b2, g2 = promote(a, b, g)
-            return _unbroadcast_matrix(_reduce.matmul(_swap_last(a2), g2), b2, b)
+            return reshape(_unbroadcast(matmul(_swap_last(a2), g2), _shape(b2)), _shape(b))
 
         return rule
 
     return left, right
-
-
-def _unbroadcast_matrix(c: Any, promoted: Any, original: Any) -> Any:
-    return _reshape(_unbroadcast(c, _shape(promoted)), _shape(original))
 
 
 matmul = primitive(_reduce.matmul)
@@ -357,25 +623,62 @@ defvjp(matmul, *_matmul_rules())
 defvjp(matmul_op, *_matmul_rules())
 
 
+def _dot_spec(na: int, nb: int) -> str:
+    """NumPy's ``dot`` as einsum subscripts: the last axis of a with b's second-to-last."""
+    a = "abcdefghij"[:na]
+    if na == 0 or nb == 0:
+        b = "klmnopqrst"[:nb]
+        return f"{a},{b}->{a}{b}"
+    b = "klmnopqrs"[: max(nb - 2, 0)] + a[-1] + ("z" if nb > 1 else "")
+    out = a[:-1] + b.replace(a[-1], "")
+    return f"{a},{b}->{out}"
+
+
 def _dot_rules() -> tuple[Any, Any]:
-    left, right = _matmul_rules()
+    """``dot`` differentiated as the einsum it is (matmul's promotion for 1-d and 2-d)."""
 
-    def guard(rule: Any) -> Any:
-        def make(ans: Any, a: Any, b: Any) -> Any:
-            if (
-                len(_shape(a)) == 0
-                or len(_shape(b)) == 0
-                or max(len(_shape(a)), len(_shape(b))) > 2
-            ):
-                raise TypeError("logreal.grad: dot has adjoint rules for 1-d and 2-d operands")
-            return rule(ans, a, b)
+    def make(position: int) -> Any:
+        def maker(ans: Any, a: Any, b: Any) -> Any:
+            spec = _dot_spec(len(_shape(a)), len(_shape(b)))
+            return _einsum_rule(position + 1, ans, spec, a, b)
 
-        return make
+        return maker
 
-    return guard(left), guard(right)
+    return make(0), make(1)
 
 
 defvjp(dot, *_dot_rules())
+
+
+def _einsum_rule(position: int, ans: Any, subscripts: Any, *operands: Any, **kw: Any) -> Any:
+    """The adjoint of operand k is an einsum of ``g`` with the other operands.
+
+    :func:`logreal._einsum.adjoint_plan` writes its subscripts; labels of
+    operand k that appear nowhere else are broadcast back, repeated labels
+    (a diagonal) are scattered back onto the diagonal, size-1 broadcast axes
+    are summed.
+    """
+    if position == 0:
+        return None
+    k = position - 1
+    plan = _einsum.adjoint_plan(subscripts, tuple(_shape(o) for o in operands), k)
+
+    def rule(g: Any) -> Any:
+        others = [o for i, o in enumerate(operands) if i != k]
+        c = einsum(plan.subscripts, g, *others, optimize=kw.get("optimize", "auto"))
+        if _shape(c) != plan.full:
+            c = broadcast_to(reshape(c, plan.expand_shape(_shape(c))), plan.full)
+        if plan.diagonal is not None:
+            c = scatter([c], plan.diagonal[0], [plan.diagonal[1]])
+        return _unbroadcast(c, _shape(operands[k]))
+
+    return rule
+
+
+einsum = primitive(_einsum.einsum)
+defvjp_all(einsum, _einsum_rule)
+
+# -- assembly ------------------------------------------------------------------------------
 
 
 def _where_rules() -> tuple[None, Any, Any]:
@@ -385,7 +688,7 @@ def _where_rules() -> tuple[None, Any, Any]:
 
             def rule(g: Any) -> Any:
                 zero = _zeros_like(g, _shape(g))
-                picked = _reduce.where(cond, g, zero) if keep else _reduce.where(cond, zero, g)
+                picked = where(cond, g, zero) if keep else where(cond, zero, g)
                 return _unbroadcast(picked, _shape(arg))
 
             return rule
@@ -401,31 +704,22 @@ defvjp(where, *_where_rules())
 
 def _concat_rule(ans: Any, xs: Any, axis: int = 0) -> Any:
     (ax,) = normalize_axis(axis, len(_shape(ans)))
+    bounds, start = [], 0
+    for x in xs:
+        bounds.append((start, start + _shape(x)[ax]))
+        start += _shape(x)[ax]
 
     def rule(g: Any) -> list[Any]:
-        parts, start = [], 0
-        for x in xs:
-            index = [slice(None)] * len(_shape(g))
-            index[ax] = slice(start, start + _shape(x)[ax])
-            parts.append(g[tuple(index)])
-            start += _shape(x)[ax]
-        return parts
+        head = (slice(None),) * ax
+        return [g[(*head, slice(a, b))] for a, b in bounds]
 
     return rule
 
 
 def _stack_rule(ans: Any, xs: Any, axis: int = 0) -> Any:
     (ax,) = normalize_axis(axis, len(_shape(ans)))
-
-    def rule(g: Any) -> list[Any]:
-        index = [slice(None)] * len(_shape(g))
-        parts = []
-        for i in range(len(xs)):
-            index[ax] = i  # type: ignore[call-overload]
-            parts.append(g[tuple(index)])
-        return parts
-
-    return rule
+    head = (slice(None),) * ax
+    return lambda g: [g[(*head, i)] for i in range(len(xs))]
 
 
 concat = primitive(_reduce.concat)
@@ -436,38 +730,84 @@ defvjp(stack, _stack_rule)
 # -- norms ------------------------------------------------------------------------------------
 
 
-def _norm_factor(x: Any, n: Any, p: float, axis: Any, keepdims: bool) -> Any:
-    """d ||x||_p / dx as a LogReal: sign(x) (|x| / ||x||)**(p - 1), ties shared at +-inf."""
-    lx = x if isinstance(x, LogReal) else LogReal(x)
-    ln = n if isinstance(n, LogReal) else LogReal(n)
-    full = _expand(ln, _shape(x), axis, keepdims)
-    if math.isinf(p):
-        hit = abs(lx) == full
-        xp = lx._xp
-        count = _expand(
-            _reduce.sum(xp.astype(hit, lx.dtype), axis=axis, keepdims=keepdims),
-            _shape(x),
-            axis,
-            keepdims,
-        )
-        return LogReal(xp.where(hit, lx.sign / count, 0.0))
+def _ratio(x: Any, n: Any, axis: Any, keepdims: bool) -> Any:
+    """|x| / n for a real NumPy x and a finite positive norm n, rounded once.
+
+    Mantissas are divided and the exponents subtracted (frexp/ldexp), so the
+    ratio is correct at any magnitude (3e300 / 5e300 is 0.6 to the ulp).
+    """
+    full = np.broadcast_to(np.reshape(n, _kept(np.shape(x), axis, keepdims)), np.shape(x))
+    mx, ex = np.frexp(np.abs(x))
+    mn, en = np.frexp(full)
+    with quiet():
+        return np.ldexp(mx / mn, ex - en)
+
+
+def _kept(shape: tuple[int, ...], axis: Any, keepdims: bool) -> tuple[int, ...]:
+    axes = normalize_axis(axis, len(shape))
+    return tuple(1 if i in axes else m for i, m in enumerate(shape))
+
+
+def _accurate(x: Any, n: Any, p: float) -> bool:
+    if isinstance(x, Box | LogReal) or math.isinf(p) or p == 0:
+        return False
+    if not isinstance(x, np.ndarray) or x.dtype != np.float64:
+        return False
+    n = np.asarray(n)
+    return bool(np.all(np.isfinite(n) & (n > 0)))
+
+
+def _traced_factor(x: Any, n: Any, p: float, axis: Any, keepdims: bool) -> Any:
+    """d ||x||_p / dx as a LogReal: sign(x) (|x| / ||x||)**(p - 1), ties shared at +-inf.
+
+    The ratio is formed from x scaled by e**-M (M its largest log-magnitude, a
+    constant) and the norm of that, so neither log is large and the ratio
+    keeps full precision at e**5000 too.
+    """
+    lx = to_logreal(x)
+    rx = raw(lx)
+    xp = rx._xp
+    axes = normalize_axis(axis, len(_shape(x)))
     if p == 0:
-        return LogReal(_xp(lx.logabs).zeros_like(lx.logabs))
-    return (abs(lx) / full) ** (p - 1) * lx.sign
-
-
-def _in_class(value: LogReal, g: Any) -> Any:
-    return value if isinstance(g, LogReal) else value.to_real()
+        return LogReal(xp.zeros(_shape(x)))
+    if math.isinf(p):
+        rn = _to_logreal_raw(raw(n))
+        full = _broadcast_raw(_reshape_raw(rn, _kept(_shape(x), axis, keepdims)), _shape(x))
+        hit = abs(rx) == full
+        count = xp.reshape(
+            xp.sum(xp.astype(hit, rx.dtype), axis=axes), _kept(_shape(x), axis, keepdims)
+        )
+        return LogReal(xp.where(hit, rx.sign / count, 0.0))
+    with quiet():
+        la = xp.where(xp.isfinite(rx.logabs), rx.logabs, -math.inf)
+        top = xp.max(la, axis=axes, keepdims=True) if math.prod(_shape(x)) else 0.0
+        top = xp.where(xp.isfinite(top), top, 0.0)
+    scaled = lx * LogReal.from_log(-top)
+    ns = norm(scaled, p, axes, True)
+    return (abs(scaled) / broadcast_to(ns, _shape(x))) ** (p - 1) * _sign(x)
 
 
 def _norm_rule(ans: Any, x: Any, p: float = 2, axis: Any = None, keepdims: bool = False) -> Any:
-    factor = _norm_factor(x, ans, p, axis, keepdims)
+    p = 2.0 if p is None else float(p)
+    if _accurate(x, ans, p):
+        with quiet():
+            real = np.sign(x) * _ratio(x, ans, axis, keepdims) ** (p - 1)
+        return lambda g: _expand(g, _shape(x), axis, keepdims) * real
+    factor = _traced_factor(x, ans, p, axis, keepdims)
     return lambda g: _in_class(_expand(g, _shape(x), axis, keepdims) * factor, g)
 
 
 def _lognorm_rule(ans: Any, x: Any, p: float = 2, axis: Any = None, keepdims: bool = False) -> Any:
-    n = _exp(ans)  # the exact norm as a LogReal
-    factor = _norm_factor(x, n, p, axis, keepdims) / _expand(n, _shape(x), axis, keepdims)
+    p = 2.0 if p is None else float(p)
+    if not isinstance(ans, Box):
+        n = _norms.norm(raw(x), p, axis, keepdims)
+        if _accurate(x, n, p):
+            with quiet():
+                real = np.sign(x) * _ratio(x, n, axis, keepdims) ** (p - 1)
+                real = real / np.reshape(n, _kept(np.shape(x), axis, keepdims))
+            return lambda g: _expand(g, _shape(x), axis, keepdims) * real
+    n = exp(ans)  # the exact norm as a LogReal
+    factor = _traced_factor(x, n, p, axis, keepdims) / _expand(n, _shape(x), axis, keepdims)
     return lambda g: _in_class(_expand(g, _shape(x), axis, keepdims) * factor, g)
 
 
@@ -475,67 +815,6 @@ norm = primitive(_norms.norm)
 lognorm = primitive(_norms.lognorm)
 defvjp(norm, _norm_rule)
 defvjp(lognorm, _lognorm_rule)
-
-
-def _cumprod_rule(
-    ans: Any,
-    x: Any,
-    axis: int | None = 0,
-    *,
-    exclusive: bool = False,
-    reverse: bool = False,
-    op: Any = None,
-    identity: Any = None,
-) -> Any:
-    """Adjoint of running products without dividing by a factor.
-
-    For ``y_i = x_0 ... x_i``: ``dL/dx_j = E_j T_j`` with ``E_j`` the exclusive
-    prefix product and ``T_j = g_j + x_{j+1} T_{j+1}`` (``g_{j+1}`` in place
-    of ``g_j`` when exclusive).  That affine recurrence is a suffix product of
-    the 2x2 matrices ``[[x_{j+1}, g], [0, 1]]``: the same cumprod, with
-    ``op=matmul``.  ``reverse`` runs the same rule on the flipped sequence.
-    """
-    if op is not None:
-        raise TypeError("logreal.grad: cumprod with op has no adjoint rule")
-    if axis is None:
-        flat = _reshape(x, (-1,))
-        inner = _cumprod_rule(ans, flat, 0, exclusive=exclusive, reverse=reverse)
-        return lambda g: _reshape(inner(_reshape(g, (-1,))), _shape(x))
-    (ax,) = normalize_axis(axis, len(_shape(x)))
-    order = (ax, *(i for i in range(len(_shape(x))) if i != ax))
-
-    def rule(g: Any) -> Any:
-        xs, gs = _transpose_raw(x, order), _transpose_raw(g, order)
-        if reverse:
-            xs, gs = _flip(xs, 0), _flip(gs, 0)
-        n = _shape(xs)[0]
-        if n == 0:
-            return g
-        ones = _reshape(_reduce.prod(xs[:1], axis=0) ** 0, (1, *_shape(xs)[1:]))
-        zeros = _zeros_like(gs, (1, *_shape(gs)[1:]))
-        nxt = _reduce.concat([xs[1:], ones], axis=0)  # x_{j+1}, and 1 past the end
-        weights = _reduce.concat([gs[1:], zeros], axis=0) if exclusive else gs
-        zero_col, one_col = weights * 0.0, nxt**0
-        m = _reduce.stack(
-            [_reduce.stack([nxt, weights], axis=-1), _reduce.stack([zero_col, one_col], axis=-1)],
-            axis=-2,
-        )
-        tails = _products.cumprod(m, reverse=True, op=_reduce.matmul)[..., 0, 1]
-        out = _products.cumprod(xs, axis=0, exclusive=True) * tails
-        if reverse:
-            out = _flip(out, 0)
-        return _transpose_raw(out, _inverse(order))
-
-    return rule
-
-
-cumprod = primitive(_products.cumprod)
-defvjp(cumprod, _cumprod_rule)
-
-# Leave-one-out products and prod_grad have no adjoint rules yet; met on the
-# tape they raise a TypeError naming themselves.
-leave_one_out = primitive(_products.leave_one_out)
-prod_grad = primitive(_products.prod_grad)
 
 # -- Boxes behave like the values they hold --------------------------------------------------
 
@@ -553,5 +832,40 @@ OPERATORS.update(
     transpose=transpose,
     to_real=to_real,
     logabs=logabs,
+    scatter=scatter,
 )
 _add_box_hook(Box, to_logreal, from_log)
+
+
+def _numpy_reduction(fn: Any, name: str) -> Any:
+    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, **kw: Any) -> Any:
+        extra = {k: v for k, v in kw.items() if k != "keepdims"}
+        if dtype is not None or out is not None or extra:
+            raise TypeError(f"numpy.{name} on a traced value takes only axis (and keepdims)")
+        if name in ("cumsum", "cumprod"):
+            return fn(a, axis=axis)
+        return fn(a, axis=axis, keepdims=kw.get("keepdims", False))
+
+    return call
+
+
+NUMPY_FUNCTIONS.update(
+    {
+        np.sum: _numpy_reduction(sum, "sum"),
+        np.prod: _numpy_reduction(prod, "prod"),
+        np.mean: _numpy_reduction(mean, "mean"),
+        np.cumsum: _numpy_reduction(cumsum, "cumsum"),
+        np.cumprod: _numpy_reduction(cumprod, "cumprod"),
+        np.dot: lambda a, b: dot(a, b),
+        np.einsum: lambda spec, *ops, optimize=False: einsum(spec, *ops, optimize=optimize),
+        np.concatenate: lambda arrays, axis=0: concat(list(arrays), axis=axis),
+        np.stack: lambda arrays, axis=0: stack(list(arrays), axis=axis),
+        np.where: lambda cond, x, y: where(cond, x, y),
+        np.reshape: lambda a, shape: reshape(a, tuple(np.atleast_1d(shape).tolist())),
+        np.transpose: lambda a, axes=None: (
+            transpose(a, tuple(reversed(range(len(_shape(a))))))
+            if axes is None
+            else transpose(a, tuple(axes))
+        ),
+    }
+)
