@@ -16,7 +16,7 @@ from typing import TextIO
 
 import mpmath
 
-from . import demo_autodiff, demo_core, demo_norms, demo_products
+from . import demo_autodiff, demo_core, demo_norms, demo_products, demo_sums
 from .report import Section, kernel_path, table, warm_up
 
 __all__ = ["SECTIONS", "run"]
@@ -28,6 +28,7 @@ SECTIONS: tuple[Callable[..., Section], ...] = (
     demo_products.products,
     demo_norms.norms_section,
     demo_autodiff.autodiff,
+    demo_sums.sums,
 )
 
 

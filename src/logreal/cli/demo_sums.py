@@ -12,14 +12,15 @@ recursion that underflows.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import mpmath
 import numpy as np
 
-from . import _rules as lr
-from ._autodiff import grad, value_and_grad
-from ._demo import Section, section, timed
+from .. import _rules as lr
+from .._autodiff import grad, value_and_grad
+from .report import Section, has, missing, timed
 
 _SEED = 20261206
 
@@ -65,11 +66,11 @@ def _enumerate(theta: Any, log_start: Any, log_trans: Any, weights: Any = None) 
 
 
 def _hmmlearn_rows(sec: Section) -> None:
-    try:
-        from hmmlearn import hmm
-    except ImportError:
-        sec.add("HMM vs hmmlearn", "hmmlearn not installed: pip install hmmlearn", "", "", 0.0)
+    if not has("hmmlearn"):
+        sec.add("HMM vs hmmlearn", "hmmlearn", "-", missing("hmmlearn"), math.nan)
         return
+    from hmmlearn import hmm
+
     start, trans, emit, obs = _model(np.random.default_rng(_SEED), 8, 6, 1000)
     theta = np.log(emit[:, obs].T)
     model = hmm.CategoricalHMM(n_components=8, n_features=6)
@@ -157,7 +158,6 @@ def _signed_rows(sec: Section) -> None:
     )
 
 
-@section(order=45)
 def sums(plot: str | None = None) -> Section:
     sec = Section("lr.einsum + lr.grad: forward-backward as the gradient of the forward pass")
     a, b = lr.exp([[0.0, -800.0]]), lr.exp([[-800.0], [0.0]])

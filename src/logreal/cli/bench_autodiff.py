@@ -1,4 +1,4 @@
-"""Benchmark cases for reverse mode (registered with :func:`logreal._bench.cases`).
+"""Benchmark cases for reverse mode.
 
 Each case times a whole ``lr.grad`` call (the traced forward pass and the
 backward pass) against the plain forward computation, so the ratio column is
@@ -19,16 +19,16 @@ from typing import Any
 
 import numpy as np
 
-from . import _rules as lr
-from ._autodiff import grad
-from ._bench import Case, cases
-from ._logreal import LogReal
+from .. import _rules as lr
+from .._autodiff import grad
+from .._logreal import LogReal
+from .report import Baselines, Case, Timed
 
 __all__ = ["autodiff_cases"]
 
 _RNG_SEED = 20261206
 
-Prepared = tuple[Callable[[], Any], dict[str, Callable[[], Any]]]
+Prepared = tuple[Timed, Baselines]
 
 
 def _reduction_case(name: str, n: int) -> Case:
@@ -86,7 +86,6 @@ def _hmm_case(steps: int, states: int = 8, symbols: int = 6) -> Case:
     return Case(f"grad of HMM forward ({states} states, einsum steps)", steps, prepare)
 
 
-@cases
 def autodiff_cases(quick: bool) -> Iterator[Case]:
     n = 10**5 if quick else 10**6
     for name in ("prod", "cumprod", "logsumexp"):
