@@ -141,3 +141,29 @@ def test_exact_cancellation_across_chunks(client):
     with lazy():
         res, sgn = lr.logsumexp(x, b=b, return_sign=True)
     assert _compute(client, res, sgn) == [10.0, 1.0]
+
+
+def test_logreal_cumsum(client, data):
+    a, x = data
+    with lazy():
+        c = lr.cumsum(lr.LogReal(x), axis=1)
+    got, got_sign = _compute(client, c.logabs, c.sign)
+    want = lr.cumsum(lr.LogReal(a), axis=1)
+    np.testing.assert_array_equal(got_sign, want.sign)
+    scale = np.fmax.accumulate(np.abs(a), axis=1)
+    with np.errstate(invalid="ignore", over="ignore"):  # the row holding -inf
+        cond = 64 * np.exp(scale - np.asarray(want.logabs))
+    _close(got, want.logabs, cond)
+
+
+def test_cumsum_cancelling_across_chunks(client):
+    x = lr.LogReal.from_log(np.array([1000.0, 1000.0, 0.0, 5.0]), np.array([1.0, -1.0, 1.0, 1.0]))
+    dx = lr.LogReal.from_log(
+        da.from_array(np.asarray(x.logabs), chunks=1), da.from_array(np.asarray(x.sign), chunks=1)
+    )
+    with lazy():
+        c = lr.cumsum(dx)
+    got, got_sign = _compute(client, c.logabs, c.sign)
+    # e^1000, then exactly 0, then 1, then 1 + e^5
+    np.testing.assert_array_equal(got_sign, [1.0, 0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(got, [1000.0, -np.inf, 0.0, np.logaddexp(0.0, 5.0)])

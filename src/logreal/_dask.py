@@ -33,7 +33,7 @@ import numpy as np
 
 from ._backend import Array, normalize_axis
 
-__all__ = ["is_dask", "logsum", "logsumexp", "norm"]
+__all__ = ["cumsum", "is_dask", "logsum", "logsumexp", "norm"]
 
 
 def is_dask(*xs: Any) -> bool:
@@ -203,3 +203,82 @@ def norm(x: Any, p: float, axis: Any, keepdims: bool, log: bool) -> Any:
 
     states = _reduction(x, axes, keepdims, step, _state_dtype(red))
     return states.map_blocks(finish, dtype=dtype, meta=np.empty((0,) * states.ndim, dtype))
+
+
+# ---------------------------------------------------------------------------
+# Running sums: each chunk's scan, started from the sum of the chunks before it.
+
+
+def _logreal(z: np.ndarray) -> Any:
+    from ._logreal import LogReal
+
+    return LogReal.from_log(z.real, z.imag)
+
+
+def _packed(x: Any) -> np.ndarray:
+    return _pack(np.asarray(x.logabs), np.asarray(x.sign))
+
+
+def _block_total(z: np.ndarray, axis: int) -> np.ndarray:
+    from ._reduce import sum as lr_sum
+
+    return _packed(lr_sum(_logreal(z), axis=axis, keepdims=True))
+
+
+def _exclusive(z: np.ndarray, axis: int) -> np.ndarray:
+    """The sums of the chunk totals before each one (zero for the first)."""
+    from ._reduce import cumsum as lr_cumsum
+
+    inclusive = _packed(lr_cumsum(_logreal(z), axis=axis))
+    out = np.empty_like(inclusive)
+    first = [slice(None)] * z.ndim
+    first[axis] = slice(0, 1)
+    out[tuple(first)] = _pack(-np.inf, 0.0)
+    rest, before = list(first), list(first)
+    rest[axis], before[axis] = slice(1, None), slice(0, -1)
+    out[tuple(rest)] = inclusive[tuple(before)]
+    return out
+
+
+def _block_scan(z: np.ndarray, carry: np.ndarray, axis: int) -> np.ndarray:
+    """The chunk's running sums with the carry prepended as one more term."""
+    from ._reduce import cumsum as lr_cumsum
+
+    terms = np.concatenate([carry, z], axis=axis)
+    return np.delete(_packed(lr_cumsum(_logreal(terms), axis=axis)), 0, axis=axis)
+
+
+def cumsum(sign: Any, logabs: Any, axis: int) -> tuple[Any, Any]:
+    """(sign, logabs) of the running sums along ``axis`` of Dask (sign, logabs).
+
+    A chunk's totals are summed exactly once more for the carries, and each
+    chunk's scan starts from its carry as one more term, so a prefix whose top
+    terms cancel across chunks is still exact (the carry is rounded once: the
+    cancellation term of the stated bound).
+    """
+    import dask.array as da
+
+    sign, logabs = da.broadcast_arrays(da.asarray(sign), da.asarray(logabs))
+    sign = sign.rechunk(logabs.chunks)
+    complex_dtype = np.result_type(logabs.dtype, np.complex64)
+    z = da.map_blocks(_pack, logabs, sign, dtype=complex_dtype)
+    ones = tuple((1,) * len(c) if i == axis else c for i, c in enumerate(z.chunks))
+    totals = z.map_blocks(_block_total, axis=axis, chunks=ones, dtype=complex_dtype)
+    carries = totals.rechunk({axis: -1}).map_blocks(_exclusive, axis=axis, dtype=complex_dtype)
+    carries = carries.rechunk({axis: 1})
+    # block j of the output pairs block j of z with carry j (one long on axis)
+    index = tuple(range(z.ndim))
+    out = da.blockwise(
+        _block_scan,
+        index,
+        z,
+        index,
+        carries,
+        index,
+        axis=axis,
+        dtype=complex_dtype,
+        align_arrays=False,
+        adjust_chunks={axis: z.chunks[axis]},
+        meta=np.empty((0,) * z.ndim, dtype=complex_dtype),
+    )
+    return out.imag, out.real

@@ -284,6 +284,8 @@ def signed_cumsum(sign: Array, logabs: Array, axis: int, xp: Namespace) -> tuple
     """
     if logabs.shape[axis] == 0:
         return sign, logabs
+    if _dask.is_dask(logabs):  # lazily: chunk scans started from carries
+        return _dask.cumsum(sign, logabs, axis)
     fused = _numba.kernel("signed_cumsum", xp, sign, logabs)
     if fused is not None:
         moved_s, moved_l = xp.moveaxis(sign, axis, -1), xp.moveaxis(logabs, axis, -1)
