@@ -203,6 +203,19 @@ def test_infinities_nan_and_zeros_follow_ieee():
         np.testing.assert_array_equal(real, np.asarray(a) @ np.asarray(b))
 
 
+def test_shifts_at_the_ends_of_the_float_range():
+    big = np.finfo(np.float64).max
+    la = np.array([[big, 0.0], [-big, 0.0], [-big, -math.inf], [big, -math.inf]])
+    lb = np.array([[big, -big, -math.inf], [-math.inf, 0.0, 0.0]])
+    a = LogReal.from_log(la, np.array([[1.0, -1.0], [1.0, 1.0], [-1.0, 0.0], [1.0, 0.0]]))
+    b = LogReal.from_log(lb, np.array([[1.0, 1.0, 0.0], [0.0, 1.0, -1.0]]))
+    with np.errstate(all="raise"):
+        got = a @ b
+    _same(got, _reduce._contract_exact(a, b))
+    assert float(got.logabs[0, 0]) == math.inf  # e**big * e**big overflows
+    assert float(got.sign[2, 1]) == 0  # e**-big * e**-big underflows to the zero
+
+
 def test_zeros_and_sparse_rows(rng, recomputed):
     x = rng.normal(size=(9, 20)) * (rng.uniform(size=(9, 20)) < 0.3)
     y = rng.normal(size=(20, 7)) * (rng.uniform(size=(20, 7)) < 0.3)

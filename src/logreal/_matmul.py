@@ -80,15 +80,20 @@ def matmul2(a: LogReal, b: LogReal) -> LogReal:
     fb, c, live_b, col_special = _scaled(sb, lb, -2, xp)
     s = xp.matmul(fa, fb)
     p = xp.matmul(xp.abs(fa), xp.abs(fb))
+    none = None  # where no product has two nonzero factors: the exact zero
     if bool(xp.all(live_a)) and bool(xp.all(live_b)):
         keep = p * ((k + 10) * U / TOL) + k * TINY / TOL <= xp.abs(s)
     else:  # N counts the products of two nonzero factors
         n_live = xp.matmul(xp.astype(live_a, work), xp.astype(live_b, work))
-        bound = (k + 10) * U * p + TINY * n_live
-        keep = (bound <= TOL * xp.abs(s)) | (n_live == 0)
+        none = n_live == 0
+        keep = ((k + 10) * U * p + TINY * n_live <= TOL * xp.abs(s)) | none
     if bool(xp.any(row_special)) or bool(xp.any(col_special)):
         keep = keep & ~row_special[..., :, None] & ~col_special[..., None, :]
     sign, logabs = _shifted_log(s, r, c, xp)
+    if none is not None:  # also where the shifts overflow
+        logabs = xp.where(none, -math.inf, logabs)
+    if float(xp.min(r)) + float(xp.min(c)) == -math.inf:  # e**(r + c) underflows
+        sign = xp.where(logabs == -math.inf, 0.0, sign)
     if not bool(xp.all(keep)):
         redo = xp.broadcast_to(~keep, shape)
         es, el = exact_entries(LogReal._new(sa, la), LogReal._new(sb, lb), redo)
@@ -128,21 +133,25 @@ def _shifted_log(s: Array, r: Array, c: Array, xp: Namespace) -> tuple[Array, Ar
     are added once.
     """
     g = _grid(r, c, xp)
-    r_hi, c_hi = xp.round(r / g) * g, xp.round(c / g) * g
-    ln2_hi = round(LN2_A / g) * g
+    r_hi, c_hi = xp.trunc(r / g) * g, xp.trunc(c / g) * g  # |r_hi| <= |r|: no overflow
+    ln2_hi = math.trunc(LN2_A / g) * g
     ln2_lo = (LN2_A - ln2_hi) + LN2_B
     m, e = _frexp(xp.abs(s), xp)
-    with quiet():  # log 0 = -inf for the exact zeros
+    with quiet():  # log 0 = -inf for the exact zeros; r + c may overflow to inf
         hi = (r_hi + c_hi) + e * ln2_hi
         lo = ((r - r_hi) + (c - c_hi)) + (e * ln2_lo + xp.log(m))
-    return xp.sign(s), hi + lo
+        return xp.sign(s), hi + lo
 
 
 def _grid(r: Array, c: Array, xp: Namespace) -> float:
-    """A power of two ``g`` such that sums of multiples of ``g`` below ``|r| +
-    |c| + 1100 ln 2`` in magnitude, with 52 bits to spare, are exact."""
-    top = float(xp.max(xp.abs(r))) + float(xp.max(xp.abs(c))) + 800.0
-    return 2.0 ** (math.frexp(top)[1] - 52)
+    """A power of two ``g`` such that multiples of ``g`` below ``|r| + |c| +
+    1100 ln 2`` in magnitude, and their sums, are exact.
+
+    With ``2**(E - 2)`` above ``|r|``, ``|c|`` and 800, every such sum is below
+    ``2**E`` and needs at most 52 bits on the grid ``g = 2**(E - 52)``.
+    """
+    top = max(float(xp.max(xp.abs(r))), float(xp.max(xp.abs(c))), 800.0)
+    return 2.0 ** (math.frexp(top)[1] + 2 - 52)
 
 
 def _frexp(x: Array, xp: Namespace) -> tuple[Array, Array]:
