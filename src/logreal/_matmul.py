@@ -42,6 +42,7 @@ float32 input is computed in float64 and rounded once at the end.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -64,6 +65,12 @@ LN2_A = 0.6931471805599453
 LN2_B = 2.3190468138462996e-17
 
 
+# Result entries per row block: each block's temporaries stay in cache and
+# are small enough for the allocator to reuse (fresh pages cost more than the
+# arithmetic on them).
+_BLOCK_ENTRIES = 1 << 14
+
+
 def matmul2(a: LogReal, b: LogReal) -> LogReal:
     """``a @ b`` for LogReals of ndim >= 2 with aligned, broadcastable shapes."""
     xp = a._xp
@@ -76,29 +83,71 @@ def matmul2(a: LogReal, b: LogReal) -> LogReal:
     if k == 0 or math.prod(shape) == 0:  # the empty sum is zero; or no entries
         zero = xp.zeros(shape, dtype=dtype)
         return LogReal._new(zero, zero - math.inf)
-    fa, r, live_a, row_special = _scaled(sa, la, -1, xp)
     fb, c, live_b, col_special = _scaled(sb, lb, -2, xp)
-    s = xp.matmul(fa, fb)
-    p = xp.matmul(xp.abs(fa), xp.abs(fb))
-    none = None  # where no product has two nonzero factors: the exact zero
-    if bool(xp.all(live_a)) and bool(xp.all(live_b)):
-        keep = p * ((k + 10) * U / TOL) + k * TINY / TOL <= xp.abs(s)
-    else:  # N counts the products of two nonzero factors
-        n_live = xp.matmul(xp.astype(live_a, work), xp.astype(live_b, work))
-        none = n_live == 0
-        keep = ((k + 10) * U * p + TINY * n_live <= TOL * xp.abs(s)) | none
-    if bool(xp.any(row_special)) or bool(xp.any(col_special)):
-        keep = keep & ~row_special[..., :, None] & ~col_special[..., None, :]
-    sign, logabs = _shifted_log(s, r, c, xp)
-    if none is not None:  # also where the shifts overflow
-        logabs = xp.where(none, -math.inf, logabs)
-    if float(xp.min(r)) + float(xp.min(c)) == -math.inf:  # e**(r + c) underflows
-        sign = xp.where(logabs == -math.inf, 0.0, sign)
+    right = _Right(
+        fb,
+        xp.abs(fb),
+        c,
+        None if bool(xp.all(live_b)) else xp.astype(live_b, work),
+        col_special if bool(xp.any(col_special)) else None,
+        k,
+    )
+    m = shape[-2]
+    rows = max(1, _BLOCK_ENTRIES // (math.prod(shape[:-2]) * max(shape[-1], k)))
+    if rows >= m:
+        sign, logabs, keep = _row_block(sa, la, right, xp)
+    else:
+        sign, logabs = xp.empty(shape, dtype=work), xp.empty(shape, dtype=work)
+        keep = xp.empty(shape, dtype=xp.bool)
+        for i in range(0, m, rows):
+            j = min(i + rows, m)
+            part = _row_block(sa[..., i:j, :], la[..., i:j, :], right, xp)
+            sign[..., i:j, :], logabs[..., i:j, :], keep[..., i:j, :] = part
     if not bool(xp.all(keep)):
-        redo = xp.broadcast_to(~keep, shape)
+        redo = ~keep
         es, el = exact_entries(LogReal._new(sa, la), LogReal._new(sb, lb), redo)
         sign[redo], logabs[redo] = es, el
     return LogReal._new(xp.astype(sign, dtype, copy=False), xp.astype(logabs, dtype, copy=False))
+
+
+@dataclass
+class _Right:
+    """The scaled right operand, shared by every row block."""
+
+    f: Array
+    abs_f: Array
+    shift: Array
+    live: Array | None  # where nonzero, as floats; None: everywhere
+    special: Array | None  # columns holding an infinity or nan; None: none
+    k: int
+
+
+def _row_block(sa: Array, la: Array, right: _Right, xp: Namespace) -> tuple[Array, Array, Array]:
+    """Signs, logs and the entries kept (bound holds) for a block of rows."""
+    fa, r, live_a, row_special = _scaled(sa, la, -1, xp)
+    s = xp.matmul(fa, right.f)
+    p = xp.matmul(xp.abs(fa), right.abs_f)
+    k = right.k
+    none = None  # where no product has two nonzero factors: the exact zero
+    if right.live is None and bool(xp.all(live_a)):
+        p *= (k + 10) * U / TOL
+        p += k * TINY / TOL
+        keep = p <= xp.abs(s)
+    else:  # N counts the products of two nonzero factors
+        live_b = right.live if right.live is not None else xp.ones_like(right.f)
+        n_live = xp.matmul(xp.astype(live_a, fa.dtype), live_b)
+        none = n_live == 0
+        keep = ((k + 10) * U * p + TINY * n_live <= TOL * xp.abs(s)) | none
+    if bool(xp.any(row_special)):
+        keep = keep & ~row_special[..., :, None]
+    if right.special is not None:
+        keep = keep & ~right.special[..., None, :]
+    sign, logabs = _shifted_log(s, r, right.shift, xp)
+    if none is not None:  # also where the shifts overflow
+        logabs = xp.where(none, -math.inf, logabs)
+    if float(xp.min(r)) + float(xp.min(right.shift)) == -math.inf:  # e**(r + c) underflows
+        sign = xp.where(logabs == -math.inf, 0.0, sign)
+    return sign, logabs, keep
 
 
 def _scaled(
@@ -118,9 +167,20 @@ def _scaled(
         live = lf > -math.inf
         shift = xp.max(lf, axis=axis, keepdims=True)
         shift = xp.where(shift > -math.inf, shift, 0.0)
-        d, d_lo = _two_sum(lf, -shift)
+        # d + d_lo = lf - shift exactly (Knuth's TwoSum, in place: temporaries
+        # of the full size are what this routine spends its time on)
+        d = lf - shift
+        back = d - lf
+        lf -= d - back
+        back += shift
+        lf -= back
+        del back
         e = xp.exp(d)
-        e = e + e * xp.where(live, d_lo, 0.0)  # e**(d + d_lo), to first order
+        del d
+        d_lo = xp.where(live, lf, 0.0)
+        del lf
+        d_lo *= e
+        e += d_lo  # e**(d + d_lo), to first order
     return xp.copysign(e, s), shift, live, special
 
 
@@ -138,9 +198,18 @@ def _shifted_log(s: Array, r: Array, c: Array, xp: Namespace) -> tuple[Array, Ar
     ln2_lo = (LN2_A - ln2_hi) + LN2_B
     m, e = _frexp(xp.abs(s), xp)
     with quiet():  # log 0 = -inf for the exact zeros; r + c may overflow to inf
-        hi = (r_hi + c_hi) + e * ln2_hi
-        lo = ((r - r_hi) + (c - c_hi)) + (e * ln2_lo + xp.log(m))
-        return xp.sign(s), hi + lo
+        lo = xp.log(m)
+        del m
+        hi = e * ln2_hi  # in place from here: fewer temporaries of the full size
+        hi += r_hi
+        hi += c_hi
+        e *= ln2_lo
+        lo += e
+        del e
+        lo += r - r_hi
+        lo += c - c_hi
+        hi += lo
+    return xp.sign(s), hi
 
 
 def _grid(r: Array, c: Array, xp: Namespace) -> float:
