@@ -29,7 +29,10 @@ def _exact_factors(x, transpose=False):
     s, lg = np.asarray(x.sign, np.float64), np.asarray(x.logabs, np.float64)
     if transpose:
         s, lg = s.T, lg.T
-    return [[exact_value(a, b) for a, b in zip(rs, rl, strict=True)] for rs, rl in zip(s, lg)]
+    return [
+        [exact_value(a, b) for a, b in zip(rs, rl, strict=True)]
+        for rs, rl in zip(s, lg, strict=True)
+    ]
 
 
 def reference(a, b):
@@ -43,8 +46,12 @@ def reference(a, b):
         for j, col in enumerate(eb):
             terms = [x * y for x, y in zip(row, col, strict=True)]
             logs = la[i] + lb[:, j]
-            weight = [abs(t) * (k + 10 + abs(lg)) if t else 0 for t, lg in zip(terms, logs)]
-            line.append((mpmath.fsum(terms), mpmath.fsum(abs(t) for t in terms), mpmath.fsum(weight)))
+            weight = [
+                abs(t) * (k + 10 + abs(lg)) if t else 0 for t, lg in zip(terms, logs, strict=True)
+            ]
+            line.append(
+                (mpmath.fsum(terms), mpmath.fsum(abs(t) for t in terms), mpmath.fsum(weight))
+            )
         out.append(line)
     return out
 
@@ -260,7 +267,9 @@ def test_empty_sum_is_the_zero():
 
 def test_batched_recompute_scatters_to_the_right_entries(rng):
     # huge logs and mixed signs: many entries recomputed, in a broadcast batch
-    a = LogReal.from_log(rng.uniform(-900, 900, (3, 1, 4, 6)), rng.choice([-1.0, 1.0], (3, 1, 4, 6)))
+    a = LogReal.from_log(
+        rng.uniform(-900, 900, (3, 1, 4, 6)), rng.choice([-1.0, 1.0], (3, 1, 4, 6))
+    )
     b = LogReal.from_log(rng.uniform(-900, 900, (2, 6, 5)), rng.choice([-1.0, 1.0], (2, 6, 5)))
     got = a @ b
     assert got.shape == (3, 2, 4, 5)
@@ -293,7 +302,9 @@ def test_float32_stays_float32(rng):
 
 def test_frexp_emulation_is_exact():
     tiny = np.finfo(np.float64).smallest_subnormal
-    x = np.array([0.0, tiny, 3 * tiny, 2.0**-1022, 0.5, 1.0, 1 - 2**-53, 2.0, 3.0, 1e300, 2.0**1023])
+    x = np.array(
+        [0.0, tiny, 3 * tiny, 2.0**-1022, 0.5, 1.0, 1 - 2**-53, 2.0, 3.0, 1e300, 2.0**1023]
+    )
     x = np.concatenate([x, np.nextafter(x[1:], np.inf), np.nextafter(x[2:], 0.0)])
     m, e = _matmul._frexp(xps.asarray(x), xps)
     wm, we = np.frexp(x)

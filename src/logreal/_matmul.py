@@ -42,7 +42,6 @@ float32 input is computed in float64 and rounded once at the end.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -83,26 +82,38 @@ def matmul2(a: LogReal, b: LogReal) -> LogReal:
     if k == 0 or math.prod(shape) == 0:  # the empty sum is zero; or no entries
         zero = xp.zeros(shape, dtype=dtype)
         return LogReal._new(zero, zero - math.inf)
+    fa, r, live_a, row_special = _scaled(sa, la, -1, xp)
     fb, c, live_b, col_special = _scaled(sb, lb, -2, xp)
-    right = _Right(
-        fb,
-        xp.abs(fb),
-        c,
-        None if bool(xp.all(live_b)) else xp.astype(live_b, work),
-        col_special if bool(xp.any(col_special)) else None,
-        k,
+    s = xp.matmul(fa, fb)  # the two (or three) products of the whole matrices
+    p = xp.matmul(xp.abs(fa), xp.abs(fb))
+    n_live = None  # N counts the products of two nonzero factors; None: all k
+    if not (bool(xp.all(live_a)) and bool(xp.all(live_b))):
+        n_live = xp.matmul(xp.astype(live_a, work), xp.astype(live_b, work))
+    special = (
+        (row_special, col_special)
+        if bool(xp.any(row_special)) or bool(xp.any(col_special))
+        else None
     )
     m = shape[-2]
-    rows = max(1, _BLOCK_ENTRIES // (math.prod(shape[:-2]) * max(shape[-1], k)))
+    rows = max(1, _BLOCK_ENTRIES // (math.prod(shape[:-2]) * shape[-1]))
     if rows >= m:
-        sign, logabs, keep = _row_block(sa, la, right, xp)
+        sign, logabs, keep = _finish(s, p, n_live, r, c, special, k, xp)
     else:
         sign, logabs = xp.empty(shape, dtype=work), xp.empty(shape, dtype=work)
         keep = xp.empty(shape, dtype=xp.bool)
         for i in range(0, m, rows):
             j = min(i + rows, m)
-            part = _row_block(sa[..., i:j, :], la[..., i:j, :], right, xp)
-            sign[..., i:j, :], logabs[..., i:j, :], keep[..., i:j, :] = part
+            block = (..., slice(i, j), slice(None))
+            sign[block], logabs[block], keep[block] = _finish(
+                s[block],
+                p[block],
+                None if n_live is None else n_live[block],
+                r[..., i:j, :],
+                c,
+                None if special is None else (special[0][..., i:j], special[1]),
+                k,
+                xp,
+            )
     if not bool(xp.all(keep)):
         redo = ~keep
         es, el = exact_entries(LogReal._new(sa, la), LogReal._new(sb, lb), redo)
@@ -110,49 +121,36 @@ def matmul2(a: LogReal, b: LogReal) -> LogReal:
     return LogReal._new(xp.astype(sign, dtype, copy=False), xp.astype(logabs, dtype, copy=False))
 
 
-@dataclass
-class _Right:
-    """The scaled right operand, shared by every row block."""
-
-    f: Array
-    abs_f: Array
-    shift: Array
-    live: Array | None  # where nonzero, as floats; None: everywhere
-    special: Array | None  # columns holding an infinity or nan; None: none
-    k: int
-
-
-def _row_block(sa: Array, la: Array, right: _Right, xp: Namespace) -> tuple[Array, Array, Array]:
-    """Signs, logs and the entries kept (bound holds) for a block of rows."""
-    fa, r, live_a, row_special = _scaled(sa, la, -1, xp)
-    s = xp.matmul(fa, right.f)
-    p = xp.matmul(xp.abs(fa), right.abs_f)
-    k = right.k
+def _finish(
+    s: Array,
+    p: Array,
+    n_live: Array | None,
+    r: Array,
+    c: Array,
+    special: tuple[Array, Array] | None,
+    k: int,
+    xp: Namespace,
+) -> tuple[Array, Array, Array]:
+    """Signs, logs and the entries kept (their bound holds) for a block of rows."""
     none = None  # where no product has two nonzero factors: the exact zero
-    if right.live is None and bool(xp.all(live_a)):
-        p *= (k + 10) * U / TOL
-        p += k * TINY / TOL
-        keep = p <= xp.abs(s)
-    else:  # N counts the products of two nonzero factors
-        live_b = right.live if right.live is not None else xp.ones_like(right.f)
-        n_live = xp.matmul(xp.astype(live_a, fa.dtype), live_b)
+    if n_live is None:
+        bound = p * ((k + 10) * U / TOL)
+        bound += k * TINY / TOL
+        keep = bound <= xp.abs(s)
+    else:
         none = n_live == 0
         keep = ((k + 10) * U * p + TINY * n_live <= TOL * xp.abs(s)) | none
-    if bool(xp.any(row_special)):
-        keep = keep & ~row_special[..., :, None]
-    if right.special is not None:
-        keep = keep & ~right.special[..., None, :]
-    sign, logabs = _shifted_log(s, r, right.shift, xp)
+    if special is not None:
+        keep = keep & ~special[0][..., :, None] & ~special[1][..., None, :]
+    sign, logabs = _shifted_log(s, r, c, xp)
     if none is not None:  # also where the shifts overflow
         logabs = xp.where(none, -math.inf, logabs)
-    if float(xp.min(r)) + float(xp.min(right.shift)) == -math.inf:  # e**(r + c) underflows
+    if float(xp.min(r)) + float(xp.min(c)) == -math.inf:  # e**(r + c) underflows
         sign = xp.where(logabs == -math.inf, 0.0, sign)
     return sign, logabs, keep
 
 
-def _scaled(
-    s: Array, lg: Array, axis: int, xp: Namespace
-) -> tuple[Array, Array, Array, Array]:
+def _scaled(s: Array, lg: Array, axis: int, xp: Namespace) -> tuple[Array, Array, Array, Array]:
     """``s e**(lg - shift)`` with the shift the largest finite log along ``axis``.
 
     Returns the scaled factors, the shift (kept dims; 0 where nothing is
