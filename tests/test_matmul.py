@@ -256,7 +256,7 @@ def test_shapes_match_numpy_and_the_per_entry_path(rng, sa, sb):
     b2 = LogReal(y).reshape(-1, 1) if y.ndim == 1 else LogReal(y)
     with pytest.MonkeyPatch.context() as mp:  # every entry through the per-entry path
         mp.setattr(_matmul, "TOL", 2.0**-1000)
-        _same(_matmul.matmul2(a2, b2), _reduce._contract_exact(a2, b2))
+        _same(_matmul.scaled_matmul(a2, b2), _reduce._contract_exact(a2, b2))
 
 
 def test_empty_sum_is_the_zero():
@@ -276,6 +276,25 @@ def test_batched_recompute_scatters_to_the_right_entries(rng):
     for i in range(3):
         for j in range(2):
             check(got[i, j], reference(a[i, 0], b[j]))
+
+
+def test_row_blocks_agree_with_one_block(rng, monkeypatch):
+    m, k, n = 300, 70, 60  # two row blocks of the result
+    la, lb = rng.normal(0, 20, (m, k)), rng.normal(0, 20, (k, n))
+    sa, sb = rng.choice([-1.0, 1.0], (m, k)), rng.choice([-1.0, 1.0], (k, n))
+    la[290, 3], la[295] = math.inf, -math.inf  # an infinity and a zero row, in block 2
+    sa[295] = 0.0
+    la[280, :2], sa[280, :2], lb[:2, 7] = 500.0, [1.0, -1.0], 0.0  # exact cancellation
+    a, b = LogReal.from_log(la, sa), LogReal.from_log(lb, sb)
+    assert _matmul._BLOCK_ENTRIES // n < m
+    got = a @ b
+    monkeypatch.setattr(_matmul, "_BLOCK_ENTRIES", 1 << 40)
+    one = a @ b
+    np.testing.assert_array_equal(np.asarray(got.sign), np.asarray(one.sign))
+    np.testing.assert_allclose(np.asarray(got.logabs), np.asarray(one.logabs), rtol=4 * U64)
+    monkeypatch.setattr(_matmul, "_BLOCK_ENTRIES", 1 << 14)
+    monkeypatch.setattr(_matmul, "TOL", 2.0**-1000)  # every entry recomputed
+    _same(a @ b, _reduce._contract_exact(a, b))
 
 
 def test_dot_nd_and_mixed_real_operands(rng):

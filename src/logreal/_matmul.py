@@ -12,10 +12,11 @@ by its largest log ``c_j``::
 ``|A'|, |B'| <= 1``, so ``S = A' @ B'`` is one float matrix product (BLAS on
 NumPy) that cannot overflow.  The difference ``la - r`` is carried exactly as
 ``d + d_lo`` (TwoSum) and ``e**(d + d_lo)`` is taken as ``e**d (1 + d_lo)``,
-so every factor is within about 2u of its exact value (u the unit roundoff),
-and the shift ``r_i + c_j`` is kept as a rounded sum and its TwoSum error.
-``log|S|`` is split as ``e ln 2 + log(m)`` with ``|S| = m 2**e`` exactly, so a
-large ``log|S|`` that cancels against the shift costs no ulps either.
+so every factor is within about 2u of its exact value (u the unit roundoff).
+``log|S|`` is split as ``e ln 2 + log(m)`` with ``|S| = m 2**e`` exactly, and
+``r_i + c_j + e ln 2`` is added exactly on a grid fine enough for all three
+(:func:`_grid`), the pieces off the grid added once at the end: neither the
+shift nor a large ``log|S|`` that cancels against it costs ulps.
 
 Error bound and exact recomputation
 -----------------------------------
@@ -25,18 +26,22 @@ own rounding, the computed ``S_ij`` is within
     E_ij = (k + 10) u P_ij + 2**-1000 N_ij,    P = |A'| @ |B'|,
 
 of the exact shifted sum, where ``N_ij`` counts the products with two nonzero
-factors: each of those loses at most a few subnormal units when a factor or
-the product underflows.  ``P`` is a second matrix product.  An entry is kept
-when ``E_ij <= 2**-24 |S_ij|``: its log-magnitude is then within
-``E_ij / |S_ij|`` plus an ulp or two of the exact one, which for entries
-without cancellation is a few ulp.  The others -- entries whose terms cancel
-(``|S_ij|`` small beside ``P_ij``), entries far below their shift, whose
-factors underflowed, and every entry in a row or column holding an infinity
-or nan -- are recomputed by the per-entry shifted sum
-(:func:`logreal._special.signed_logsum` on the k products), which shifts each
-entry by its own largest term and handles IEEE special values.
+factors, each of which loses at most a few units of 2**-1074 when a factor or
+the product underflows (``P`` and, where some factors are zero, ``N`` are
+further matrix products).  An entry is kept when ``E_ij <= 2**-24 |S_ij|``:
+its logabs is then within ``E_ij / |S_ij|`` plus an ulp or so of the exact
+one -- a few ulp plus ``(k + 10) u`` times the cancellation ratio
+``P_ij / |S_ij|``.  The others -- entries whose terms cancel (``|S_ij|`` tiny
+beside ``P_ij``, or zero), entries so far below their shift that their
+factors underflow, and every entry in a row or column holding an infinity or
+nan -- are recomputed by the per-entry shifted sum of their k products
+(:func:`logreal._special.signed_logsum`), which shifts each entry by its own
+largest term, keeps exactly cancelling top terms from hiding the rest, and
+follows IEEE for special values.  On random matrices no entry is recomputed.
 
-float32 input is computed in float64 and rounded once at the end.
+float32 input is computed in float64 and rounded once at the end.  The
+elementwise work runs in row blocks of the result, in place where it can:
+at these sizes fresh memory pages cost more than the arithmetic.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ from ._backend import Array, Namespace, is_numpy, quiet
 from ._logreal import LogReal, _broadcast_shape
 from ._special import signed_logsum
 
-__all__ = ["exact_entries", "matmul2"]
+__all__ = ["exact_entries", "scaled_matmul"]
 
 U = 2.0**-53
 # An entry is kept when its error bound is at most TOL times |S|.
@@ -70,7 +75,7 @@ LN2_B = 2.3190468138462996e-17
 _BLOCK_ENTRIES = 1 << 14
 
 
-def matmul2(a: LogReal, b: LogReal) -> LogReal:
+def scaled_matmul(a: LogReal, b: LogReal) -> LogReal:
     """``a @ b`` for LogReals of ndim >= 2 with aligned, broadcastable shapes."""
     xp = a._xp
     dtype = xp.result_type(a.dtype, b.dtype)
@@ -95,8 +100,8 @@ def matmul2(a: LogReal, b: LogReal) -> LogReal:
         else None
     )
     m = shape[-2]
-    rows = max(1, _BLOCK_ENTRIES // (math.prod(shape[:-2]) * shape[-1]))
-    if rows >= m:
+    rows = _BLOCK_ENTRIES // (math.prod(shape[:-2]) * shape[-1])
+    if rows >= m or rows < 8:  # one block; or stacks of small matrices: no blocks
         sign, logabs, keep = _finish(s, p, n_live, r, c, special, k, xp)
     else:
         sign, logabs = xp.empty(shape, dtype=work), xp.empty(shape, dtype=work)

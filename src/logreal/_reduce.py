@@ -206,7 +206,7 @@ def matmul(x: Any, y: Any) -> Any:
             f"({a2.shape[-1]} != {b2.shape[-2]})"
         )
     _broadcast_shape(a2.shape[:-2], b2.shape[:-2])
-    out = _matmul.matmul2(a2, b2)
+    out = _matmul.scaled_matmul(a2, b2)
     if a.ndim == 1:
         out = out[..., 0, :]
     if b.ndim == 1:
