@@ -190,6 +190,8 @@ def matmul(x: Any, y: Any) -> Any:
     >>> (a @ a).logabs
     array([[2000.,    1000.],
            [1000.,       0.]])
+    >>> float((lr.exp([[0.0, -800.0]]) @ lr.exp([[-800.0], [0.0]])).logabs[0, 0])
+    -799.3068528194401
     """
     if not (isinstance(x, LogReal) or isinstance(y, LogReal)):
         return namespace(x, y).matmul(_real(x), _real(y))
