@@ -245,13 +245,6 @@ def _frexp(x: Array, xp: Namespace) -> tuple[Array, Array]:
     return xp.where(nz, m, 0.0), xp.where(nz, e, 0.0)
 
 
-def _two_sum(x: Array, y: Array) -> tuple[Array, Array]:
-    """``x + y`` as a rounded sum and its exact error (Knuth)."""
-    t = x + y
-    back = t - x
-    return t, (x - (t - back)) + (y - back)
-
-
 # Products a recomputation materialises at once.
 _BLOCK = 1 << 22
 
