@@ -342,3 +342,15 @@ def test_strict_namespace_agrees_with_numpy(rng):
     )
     assert type(got.logabs).__module__.startswith("array_api_strict")
     _same(LogReal._new(np.asarray(got.sign), np.asarray(got.logabs)), want)
+
+
+def test_bench_case_agrees_with_its_baseline():
+    from logreal import _bench_matmul
+
+    cases = list(_bench_matmul.matmul_cases(quick=True))
+    assert [c.n for c in cases] == [64, 256]
+    ours, baselines = cases[0].prepare()
+    got = ours()
+    logabs, sign = baselines["broadcast + scipy logsumexp"]()
+    np.testing.assert_array_equal(np.asarray(got.sign), sign)
+    np.testing.assert_allclose(np.asarray(got.logabs), logabs, rtol=1e-12, atol=1e-12)
