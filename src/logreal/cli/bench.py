@@ -18,13 +18,21 @@ from dataclasses import asdict, dataclass
 from typing import TextIO
 
 from .. import _numba
-from . import bench_autodiff, bench_core, bench_norms, bench_products, bench_startup
+from . import (
+    bench_autodiff,
+    bench_core,
+    bench_matmul,
+    bench_norms,
+    bench_products,
+    bench_startup,
+)
 from .report import Case, Timed, kernel_path, table, warm_up
 
 __all__ = ["FACTORIES", "Result", "format_table", "run", "run_case"]
 
 FACTORIES: tuple[Callable[[bool], Iterable[Case]], ...] = (
     bench_core.core_cases,
+    bench_matmul.matmul_cases,
     bench_norms.norm_cases,
     bench_products.product_cases,
     bench_autodiff.autodiff_cases,
