@@ -24,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="every example of the method, naive beside stable")
     demo.add_argument("--plot", metavar="FILE.png", help="also plot time against n")
+    demo.add_argument(
+        "--dask", action="store_true", help="only the Dask section: 10^8 elements on a cluster"
+    )
     bench = sub.add_parser("bench", help="benchmarks against NumPy, SciPy (and PyTorch)")
     bench.add_argument("--quick", action="store_true", help="smaller inputs, fewer repeats")
     bench.add_argument("--plot", metavar="FILE.png", help="also plot the ratios")
@@ -52,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from . import demo
 
-        demo.run(sys.stdout, plot=args.plot)
+        demo.run(sys.stdout, plot=args.plot, dask=args.dask)
     else:
         from . import bench
 

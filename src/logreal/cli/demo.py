@@ -16,7 +16,7 @@ from typing import TextIO
 
 import mpmath
 
-from . import demo_autodiff, demo_core, demo_norms, demo_products, demo_sums
+from . import demo_autodiff, demo_core, demo_dask, demo_norms, demo_products, demo_sums
 from .report import Section, kernel_path, table, warm_up
 
 __all__ = ["SECTIONS", "run"]
@@ -38,11 +38,12 @@ def _seconds(s: float) -> str:
     return f"{s * 1e3:.3g} ms" if s < 1 else f"{s:.3g} s"
 
 
-def run(out: TextIO, plot: str | None = None) -> None:
-    """Print every section (and write the plots a section offers)."""
+def run(out: TextIO, plot: str | None = None, dask: bool = False) -> None:
+    """Print every section (and write the plots a section offers); with ``dask``,
+    only the Dask section."""
     print(f"logreal demo: NumPy input runs on {kernel_path()}", file=out)
     warm_up()
-    for make in SECTIONS:
+    for make in (demo_dask.dask_section,) if dask else SECTIONS:
         sec = make(plot=plot)
         print(f"\n== {sec.title} ==\n", file=out)
         cells = [(r.case, r.method, r.value, r.error, _seconds(r.seconds)) for r in sec.rows]
