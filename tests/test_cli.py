@@ -78,3 +78,17 @@ def test_bench_and_demo_list_their_parts_explicitly():
 
     assert len(demo.SECTIONS) >= 4 and all(callable(s) for s in demo.SECTIONS)
     assert len(bench.FACTORIES) >= 4 and all(callable(f) for f in bench.FACTORIES)
+
+
+def test_dask_demo_section_on_a_small_array(monkeypatch):
+    from logreal.cli import demo_dask
+
+    monkeypatch.setattr(demo_dask, "N", 10**4)
+    monkeypatch.setattr(demo_dask, "CHUNK", 10**3)
+    monkeypatch.setattr(demo_dask, "SAMPLE", 2 * 10**3)
+    sec = demo_dask.dask_section()
+    samples = [r for r in sec.rows if "sample" in r.method]
+    assert len(samples) == 3
+    for row in samples:  # the chunked sample against NumPy: equal, or a few ulp
+        assert row.error == "same" or float(row.error.split()[0]) <= 4, row
+    assert any(note.startswith("dashboard: http") for note in sec.notes)
