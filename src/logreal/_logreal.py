@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from . import _fast, _format
-from ._backend import Array, Namespace, as_float, is_python_scalar, namespace, quiet
+from ._backend import Array, Namespace, as_float, is_python_scalar, namespace
 from ._special import canonical, signed_add
 
 __all__ = ["LogReal", "exp", "implements", "log", "sqrt"]
@@ -52,13 +53,29 @@ def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
 
 def _from_real(x: Any) -> tuple[Array, Array]:
     """(sign, logabs) of real values."""
-    if type(x) is int and abs(x) > 2**1000:  # beyond float range, still exact
-        logabs = math.log(abs(x))
-        return np.asarray(1.0 if x > 0 else -1.0), np.asarray(logabs)
+    if type(x) is int and abs(x) > 2**62:  # maybe beyond float range: math.log is exact
+        return np.asarray(1.0 if x > 0 else -1.0), np.asarray(math.log(abs(x)))
+    if isinstance(x, list | tuple):
+        obj = np.asarray(x, dtype=object)
+        if any(type(v) is int and abs(v) > 2**62 for v in obj.reshape(-1)):
+            return _python_logs(obj)
     xp = namespace(x)
     a = as_float(x, xp)
-    with quiet():
+    with np.errstate(divide="ignore"):  # log 0 = -inf: the zero
         return canonical(xp.sign(a), xp.log(xp.abs(a)), xp)
+
+
+def _rebuild(sign: Array, logabs: Array) -> LogReal:
+    """Unpickle: the stored components, as they were."""
+    return LogReal._new(sign, logabs)
+
+
+def _python_logs(obj: np.ndarray) -> tuple[Array, Array]:
+    """(sign, logabs) of an object array of Python reals, ints of any size exactly."""
+    flat = [_from_real(v) for v in obj.reshape(-1)]
+    sign = np.asarray([float(s) for s, _ in flat], dtype=np.float64).reshape(obj.shape)
+    logabs = np.asarray([float(la) for _, la in flat], dtype=np.float64).reshape(obj.shape)
+    return sign, logabs
 
 
 # Autodiff registers how a LogReal is built from its traced values (a Box):
@@ -160,8 +177,7 @@ class LogReal:
         shape = _broadcast_shape(tuple(la.shape), tuple(sa.shape))
         la = xp.broadcast_to(xp.astype(la, dtype), shape)
         sa = xp.broadcast_to(xp.astype(sa, dtype), shape)
-        with quiet():
-            return cls._new(*canonical(xp.sign(sa), la, xp))
+        return cls._new(*canonical(xp.sign(sa), la, xp))
 
     # -- components and array behaviour -------------------------------------
 
@@ -207,11 +223,21 @@ class LogReal:
             xp.permute_dims(self._sign, order), xp.permute_dims(self._logabs, order)
         )
 
-    def reshape(self, *shape: Any) -> LogReal:
-        """The same values in a new shape (NumPy's rules, ``-1`` allowed)."""
-        shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+    def reshape(self, *shape: Any, order: str = "C") -> LogReal:
+        """The same values in a new shape (NumPy's rules, ``-1`` allowed).
+
+        ``order="F"`` reads and writes the elements first index fastest, as
+        NumPy's; ``"A"`` is ``"C"`` here.
+        """
+        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+            shape = tuple(shape[0])
+        dims = tuple(operator.index(n) for n in shape)
+        if order == "F":
+            return self.T.reshape(dims[::-1]).T
+        if order not in ("C", "A"):
+            raise ValueError(f"reshape: order must be 'C', 'F' or 'A', got {order!r}")
         xp = self._xp
-        return LogReal._new(xp.reshape(self._sign, shape), xp.reshape(self._logabs, shape))
+        return LogReal._new(xp.reshape(self._sign, dims), xp.reshape(self._logabs, dims))
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -249,7 +275,7 @@ class LogReal:
         >>> lr.exp([1000.0, -800.0, -745.0]).to_real()
         array([    inf, 0.e+000, 5.e-324])
         """
-        with quiet():
+        with np.errstate(over="ignore"):  # beyond float range: +-inf, as documented
             return self._sign * self._xp.exp(self._logabs)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -280,6 +306,24 @@ class LogReal:
         return f"LogReal({body}{suffix})"
 
     __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        """A 0-d LogReal formats like a float (``f"{x:.3f}"``), also beyond float range."""
+        if not spec:
+            return str(self)
+        if self.ndim != 0:
+            raise TypeError(f"unsupported format string {spec!r} for a LogReal array")
+        return _format.format_scalar(float(self._sign), float(self._logabs), spec)
+
+    def __copy__(self) -> LogReal:
+        xp = self._xp
+        return LogReal._new(xp.asarray(self._sign, copy=True), xp.asarray(self._logabs, copy=True))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LogReal:
+        return self.__copy__()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self._sign, self._logabs))
 
     # -- arithmetic ---------------------------------------------------------
 
@@ -444,7 +488,7 @@ def _multiply(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
     fused = _fused("multiply", x, y, xp)
     if fused is not None:
         return fused
-    with quiet():
+    with np.errstate(invalid="ignore", over="ignore"):  # 0 * inf = nan; e**a e**b overflows
         return _settle(x._sign * y._sign, x._logabs + y._logabs, xp)
 
 
@@ -453,8 +497,8 @@ def _divide(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
     fused = _fused("divide", x, y, xp)
     if fused is not None:
         return fused
-    with quiet():
-        sign = x._sign * xp.where(y._sign == 0, 1.0, y._sign)
+    sign = x._sign * xp.where(y._sign == 0, 1.0, y._sign)
+    with np.errstate(invalid="ignore", over="ignore"):  # 0 / 0 and inf / inf = nan
         return _settle(sign, x._logabs - y._logabs, xp)
 
 
@@ -463,6 +507,10 @@ def power(x: LogReal, p: Any) -> LogReal:
     if isinstance(p, LogReal):
         p = p.to_real()
     xp = x._xp
+    odd_int = None  # the parity of a Python int exponent, which a float may not keep
+    if type(p) is int and abs(p) > 2**53:
+        odd_int = p % 2 == 1
+        p = (math.inf if p > 0 else -math.inf) if abs(p) >= 2**1024 else float(p)
     if is_python_scalar(p):
         p = xp.asarray(float(p), dtype=x.dtype)
     elif not _accepts(p):
@@ -473,18 +521,20 @@ def power(x: LogReal, p: Any) -> LogReal:
     p = xp.astype(p, dtype)
     s, la = xp.astype(x._sign, dtype), xp.astype(x._logabs, dtype)
     _broadcast_shape(x.shape, tuple(p.shape))
-    with quiet():
-        integral = xp.isfinite(p) & (p == xp.round(p))
-        odd = integral & (xp.remainder(p, 2.0) == 1.0)
-        even = xp.isinf(p) | (integral & ~odd)
-        neg_sign = xp.where(odd, -1.0, xp.where(even, xp.ones_like(p), math.nan))
-        zero_sign = xp.astype(p <= 0, dtype)  # 0 ** p: zero for p > 0, one or inf else
-        sign = xp.where(s < 0, neg_sign, xp.where(s == 0, zero_sign, s))
+    integral = xp.isfinite(p) & (p == xp.round(p))
+    odd = integral & (xp.remainder(xp.where(integral, p, 0.0), 2.0) == 1.0)
+    even = xp.isinf(p) | (integral & ~odd)
+    neg_sign = xp.where(odd, -1.0, xp.where(even, xp.ones_like(p), math.nan))
+    if odd_int is not None:
+        neg_sign = xp.full_like(p, -1.0 if odd_int else 1.0)
+    zero_sign = xp.astype(p <= 0, dtype)  # 0 ** p: zero for p > 0, one or inf else
+    sign = xp.where(s < 0, neg_sign, xp.where(s == 0, zero_sign, s))
+    with np.errstate(invalid="ignore", over="ignore"):  # 0 * inf = nan; overflow: inf
         logabs = xp.where(la == 0, 0.0, p * la)  # |x| = 1 stays 1, even for inf or nan p
-        one = p == 0  # x ** 0 is 1 for every x, nan included (IEEE pow)
-        sign = xp.where(one, 1.0, sign)
-        logabs = xp.where(one, 0.0, logabs)
-        return LogReal._new(*canonical(sign, logabs, xp))
+    one = p == 0  # x ** 0 is 1 for every x, nan included (IEEE pow)
+    sign = xp.where(one, 1.0, sign)
+    logabs = xp.where(one, 0.0, logabs)
+    return LogReal._new(*canonical(sign, logabs, xp))
 
 
 def _equal(x: LogReal, y: LogReal, xp: Namespace) -> Array:
@@ -498,9 +548,9 @@ def _not_equal(x: LogReal, y: LogReal, xp: Namespace) -> Array:
 def _less(x: LogReal, y: LogReal, xp: Namespace) -> Array:
     # Same sign: compare sign * logabs (reversed order for negatives).  The
     # zero has sign 0 and logabs -inf, whose product is nan: never less.
-    with quiet():
+    with np.errstate(invalid="ignore"):  # the zero: 0 * -inf = nan, never less
         same = (x._sign == y._sign) & (x._sign * x._logabs < y._sign * y._logabs)
-        return (x._sign < y._sign) | same
+    return (x._sign < y._sign) | same
 
 
 def _less_equal(x: LogReal, y: LogReal, xp: Namespace) -> Array:
@@ -596,4 +646,14 @@ _FUNCTIONS[np.shape] = lambda a: a.shape
 _FUNCTIONS[np.ndim] = lambda a: a.ndim
 _FUNCTIONS[np.size] = lambda a: a.size
 _FUNCTIONS[np.transpose] = lambda a, axes=None: a.transpose(*(() if axes is None else (axes,)))
-_FUNCTIONS[np.reshape] = lambda a, shape, **kw: a.reshape(shape)
+_FUNCTIONS[np.reshape] = lambda a, shape=None, order="C", **kw: _np_reshape(a, shape, order, kw)
+
+
+def _np_reshape(a: LogReal, shape: Any, order: str, kw: dict[str, Any]) -> LogReal:
+    """``np.reshape`` (NumPy 2: ``shape`` or the old ``newshape``; ``copy`` honoured)."""
+    shape = kw.pop("newshape", shape)
+    copy = kw.pop("copy", None)
+    if kw or shape is None:
+        raise TypeError(f"numpy.reshape on a LogReal: unexpected arguments {sorted(kw)}")
+    out = a.reshape(shape, order=order)
+    return out.__copy__() if copy else out

@@ -46,14 +46,21 @@ _SQUARE = 1 << 8
 
 
 def _order(p: object) -> float:
-    """``p`` as a float; TypeError unless it is a real number, ValueError for nan."""
+    """``p`` as a float (None: 2); ValueError, as NumPy's, unless it is a real number.
+
+    A Python int beyond float range is +-inf (the limit of the p-norm).
+    """
+    if p is None:
+        return 2.0
     if isinstance(p, np.ndarray) and p.ndim == 0 and p.dtype.kind in "iuf":
         p = p[()]
     if isinstance(p, bool | np.bool_) or not isinstance(p, numbers.Real):
-        raise TypeError(
-            f"p must be a real number (inf, -inf, 0 and fractions included); got {p!r} "
-            f"of type {type(p).__name__} (logreal computes vector norms only)"
+        raise ValueError(
+            f"invalid norm order {p!r} for vectors: p must be a real number "
+            f"(inf, -inf, 0 and fractions included; logreal computes vector norms only)"
         )
+    if type(p) is int and abs(p) >= 2**1024:
+        return math.inf if p > 0 else -math.inf
     q = float(p)
     if math.isnan(q):
         raise ValueError("p must not be nan")
