@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+
 def _context(logabs: float) -> decimal.Context:
     """Enough digits that ``logabs / ln 10`` keeps 40 after the decimal point."""
     digits = 0 if logabs == 0 else max(0, int(math.log10(abs(logabs))) + 1)

@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _products_fast
-from ._backend import as_float, namespace, normalize_axis, quiet, scalar_out
+from ._backend import as_float, namespace, normalize_axis, scalar_out
 from ._logreal import LogReal, implements
 from ._numclass import Field, Log, NumberClass, Op, Real
 from ._reduce import stack as _lr_stack
@@ -494,8 +494,7 @@ def cumprod(
     if fast is not None:
         return fast
     cls, src, n, restore = plan[:4]
-    with quiet():
-        return restore(cls.result(_cumprod(cls, src, n, exclusive, reverse)))
+    return restore(cls.result(_cumprod(cls, src, n, exclusive, reverse)))
 
 
 def _cumprod(cls: NumberClass, src: Any, n: int, exclusive: bool, reverse: bool) -> Any:
@@ -581,8 +580,7 @@ def leave_one_out(
         return fast
     cls, src, n, restore = plan[:4]
     out = cls.empty(n)
-    with quiet():
-        _ALGORITHMS[method](cls, src, n, lambda i, j, st: cls.store(out, i, j, st), out)
+    _ALGORITHMS[method](cls, src, n, lambda i, j, st: cls.store(out, i, j, st), out)
     return restore(cls.result(out))
 
 
@@ -672,22 +670,21 @@ def prod_grad(
     # A block also holds df's elements, which may be larger than f's.
     cls.rows = max(1, cls.rows * max(1, math.prod(fshape[1:])) // max(1, math.prod(dshape[1:])))
     partials: list[Any] = []
-    with quiet():
-        if loo is not None:
-            for a, b in _blocks(n, cls.rows):
-                st = cls.mul(_expand(cls, cls.lift(loo, a, b), k), cls.lift(df, a, b))
-                partials.append(cls.sum0(st))
-        else:
-            _ALGORITHMS[method](
-                cls,
-                src,
-                n,
-                lambda i, j, st: partials.append(cls.sum0(st)),
-                cls.empty(n) if method == "dp" else None,
-                lambda i, j: cls.lift(df, i, j),
-                k,
-            )
-        return _lr_sum(_lr_stack(partials), axis=0)
+    if loo is not None:
+        for a, b in _blocks(n, cls.rows):
+            st = cls.mul(_expand(cls, cls.lift(loo, a, b), k), cls.lift(df, a, b))
+            partials.append(cls.sum0(st))
+    else:
+        _ALGORITHMS[method](
+            cls,
+            src,
+            n,
+            lambda i, j, st: partials.append(cls.sum0(st)),
+            cls.empty(n) if method == "dp" else None,
+            lambda i, j: cls.lift(df, i, j),
+            k,
+        )
+    return _lr_sum(_lr_stack(partials), axis=0)
 
 
 @implements(np.cumprod)

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import _norms, _products, _reduce, _special
 from ._autodiff import OPERATORS, Box, defvjp, primitive
-from ._backend import namespace, normalize_axis, quiet
+from ._backend import namespace, normalize_axis
 from ._logreal import LogReal, _add_box_hook
 from ._logreal import exp as _exp
 from ._logreal import log as _log
@@ -280,14 +280,13 @@ def _logsumexp_rule(
     # the shifted log-sum is near log(n), so its rounding stays small.
     xp = _xp(a)
     axes = normalize_axis(axis, len(_shape(a)))
-    with quiet():
-        m = xp.max(xp.where(xp.isfinite(a), a, -math.inf), axis=axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0.0)
-        shifted = a - m
-        lse = _special.logsumexp(shifted, axis=axes, b=b, keepdims=True)
-        weight = xp.exp(shifted - lse)
-        if b is not None:
-            weight = weight * b
+    m = xp.max(xp.where(xp.isfinite(a), a, -math.inf), axis=axes, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0.0)
+    shifted = a - m
+    lse = _special.logsumexp(shifted, axis=axes, b=b, keepdims=True)
+    weight = xp.exp(shifted - lse)
+    if b is not None:
+        weight = weight * b
     return lambda g: _expand(g, _shape(a), axis, keepdims) * weight
 
 

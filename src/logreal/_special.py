@@ -47,16 +47,16 @@ from ._logsum import (
 __all__ = [
     "canonical",
     "hillis_steele",
-    "merge_states",
-    "signed_add",
-    "signed_cumsum",
-    "signed_logsum",
     "log1mexp",
     "log1pexp",
     "logaddexp",
     "logcumsumexp",
     "logsubexp",
     "logsumexp",
+    "merge_states",
+    "signed_add",
+    "signed_cumsum",
+    "signed_logsum",
 ]
 
 LN2 = math.log(2.0)
