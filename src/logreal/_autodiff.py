@@ -25,17 +25,24 @@ __all__ = ["Box", "defvjp", "grad", "primitive", "value_and_grad"]
 VJPMaker = Callable[..., Callable[[Any], Any]]
 _RULES: dict[Callable[..., Any], tuple[VJPMaker | None, ...]] = {}
 
-# The traced operators behind a Box's Python operators, by name; filled by
-# logreal._rules (the engine itself names no primitive).
-OPERATORS: dict[str, Callable[..., Any]] = {}
+
+def _operator(name: str) -> Callable[..., Any]:
+    """The traced operator ``name``, from the explicit table of logreal._rules.
+
+    The rules import this engine, so the table is read at call time; the
+    engine itself names no primitive.
+    """
+    from ._rules import OPERATORS
+
+    return OPERATORS[name]
 
 
 def _forward(name: str) -> Callable[..., Any]:
-    return lambda self, *args: OPERATORS[name](self, *args)
+    return lambda self, *args: _operator(name)(self, *args)
 
 
 def _reflected(name: str) -> Callable[..., Any]:
-    return lambda self, other: OPERATORS[name](other, self)
+    return lambda self, other: _operator(name)(other, self)
 
 
 class Node:
@@ -106,10 +113,10 @@ class Box:
     def reshape(self, *shape: Any) -> Any:
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = tuple(shape[0])
-        return OPERATORS["reshape"](self, shape)
+        return _operator("reshape")(self, shape)
 
     def transpose(self, *axes: int) -> Any:
-        return OPERATORS["transpose"](self, tuple(axes) or tuple(reversed(range(self.ndim))))
+        return _operator("transpose")(self, tuple(axes) or tuple(reversed(range(self.ndim))))
 
     @property
     def T(self) -> Any:

@@ -21,23 +21,7 @@ from . import _fast, _format
 from ._backend import Array, Namespace, as_float, is_python_scalar, namespace
 from ._special import canonical, signed_add
 
-__all__ = ["LogReal", "exp", "implements", "log", "sqrt"]
-
-# NumPy functions and ufuncs that LogReal answers, filled by ``implements``.
-_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
-_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {}
-
-
-def implements(*numpy_callables: Callable[..., Any]) -> Callable[[Any], Any]:
-    """Register ``fn`` as LogReal's answer to NumPy functions or ufuncs."""
-
-    def register(fn: Any) -> Any:
-        for f in numpy_callables:
-            table: dict[Any, Any] = _UFUNCS if isinstance(f, np.ufunc) else _FUNCTIONS
-            table[f] = fn
-        return fn
-
-    return register
+__all__ = ["ELEMENTWISE", "LogReal", "exp", "log", "sqrt"]
 
 
 def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
@@ -78,13 +62,11 @@ def _python_logs(obj: np.ndarray) -> tuple[Array, Array]:
     return sign, logabs
 
 
-# Autodiff registers how a LogReal is built from its traced values (a Box):
-# (box type, convert a box of reals, from_log of a box of logs).
-_BOX_HOOKS: list[tuple[type, Callable[..., Any], Callable[..., Any]]] = []
+def _is_box(x: Any) -> bool:
+    """Whether ``x`` is a value traced by :func:`logreal.grad` (a Box)."""
+    from ._autodiff import Box  # the tracer imports this module; looked up at call time
 
-
-def _add_box_hook(box: type, to_logreal: Callable[..., Any], from_log: Callable[..., Any]) -> None:
-    _BOX_HOOKS.append((box, to_logreal, from_log))
+    return isinstance(x, Box)
 
 
 class LogReal:
@@ -124,9 +106,10 @@ class LogReal:
     __array_priority__ = 1000
 
     def __new__(cls, x: Any = None) -> Any:
-        for box, to_logreal, _ in _BOX_HOOKS:
-            if isinstance(x, box):  # inside lr.grad: record the conversion
-                return to_logreal(x)
+        if _is_box(x):  # inside lr.grad: record the conversion
+            from ._rules import to_logreal
+
+            return to_logreal(x)
         return object.__new__(cls)
 
     def __init__(self, x: Any) -> None:
@@ -167,9 +150,10 @@ class LogReal:
         >>> lr.LogReal.from_log([0.0, 2000.0, -float("inf")], sign=[-1, 1, 1])
         LogReal([-1.0,  3.881180194377119e+868,  0.0])
         """
-        for box, _, from_log in _BOX_HOOKS:
-            if isinstance(logabs, box):
-                return from_log(logabs, sign)  # type: ignore[no-any-return]
+        if _is_box(logabs):  # inside lr.grad: record the conversion
+            from ._rules import from_log
+
+            return from_log(logabs, sign)  # type: ignore[no-any-return]
         xp = namespace(logabs, sign)
         la = as_float(logabs, xp)
         sa = xp.asarray(sign, dtype=la.dtype) if is_python_scalar(sign) else as_float(sign, xp)
@@ -367,10 +351,14 @@ class LogReal:
         return LogReal._new(self._xp.abs(self._sign), self._logabs)
 
     def __matmul__(self, other: Any) -> LogReal:
-        return _UFUNCS[np.matmul](self, other)
+        from ._reduce import matmul  # the contraction imports this module
+
+        return matmul(self, other)  # type: ignore[no-any-return]
 
     def __rmatmul__(self, other: Any) -> LogReal:
-        return _UFUNCS[np.matmul](other, self)
+        from ._reduce import matmul
+
+        return matmul(other, self)  # type: ignore[no-any-return]
 
     # -- exact comparisons on (sign, logabs) ---------------------------------
 
@@ -400,7 +388,9 @@ class LogReal:
             raise TypeError(f"{name}.{method} is not supported for LogReal")
         if kwargs:
             raise TypeError(f"{name} on a LogReal takes no keywords (got {sorted(kwargs)})")
-        fn = _UFUNCS.get(ufunc)
+        from ._dispatch import UFUNCS  # the one table, beside the functions it names
+
+        fn = UFUNCS.get(ufunc)
         if fn is None:
             raise TypeError(f"{name} is not supported for LogReal (no float fallback)")
         return fn(*inputs)
@@ -408,7 +398,9 @@ class LogReal:
     def __array_function__(
         self, func: Callable[..., Any], types: Any, args: Any, kwargs: Any
     ) -> Any:
-        fn = _FUNCTIONS.get(func)
+        from ._dispatch import FUNCTIONS
+
+        fn = FUNCTIONS.get(func)
         if fn is None:
             name = getattr(func, "__name__", repr(func))
             raise TypeError(f"numpy.{name} is not supported for LogReal (no float fallback)")
@@ -620,36 +612,31 @@ def _ufunc_binary(kernel: Callable[..., Any]) -> Callable[[object, object], Any]
     return call
 
 
-for _ufunc, _kernel in [
-    (np.add, _add),
-    (np.subtract, _subtract),
-    (np.multiply, _multiply),
-    (np.divide, _divide),
-    (np.equal, _equal),
-    (np.not_equal, _not_equal),
-    (np.less, _less),
-    (np.less_equal, _less_equal),
-]:
-    _UFUNCS[_ufunc] = _ufunc_binary(_kernel)
-_UFUNCS[np.greater] = lambda a, b: _UFUNCS[np.less](b, a)
-_UFUNCS[np.greater_equal] = lambda a, b: _UFUNCS[np.less_equal](b, a)
-_UFUNCS[np.negative] = lambda a: -a
-_UFUNCS[np.positive] = lambda a: a
-_UFUNCS[np.absolute] = abs
-_UFUNCS[np.sqrt] = sqrt
-_UFUNCS[np.log] = log
-_UFUNCS[np.power] = lambda a, b: power(_as_logreal(a), b)
-_UFUNCS[np.isnan] = lambda a: a._xp.isnan(a._logabs)
-_UFUNCS[np.isinf] = lambda a: a._logabs == math.inf
-_UFUNCS[np.isfinite] = lambda a: a._xp.isfinite(a._logabs) | (a._sign == 0)
-_FUNCTIONS[np.shape] = lambda a: a.shape
-_FUNCTIONS[np.ndim] = lambda a: a.ndim
-_FUNCTIONS[np.size] = lambda a: a.size
-_FUNCTIONS[np.transpose] = lambda a, axes=None: a.transpose(*(() if axes is None else (axes,)))
-_FUNCTIONS[np.reshape] = lambda a, shape=None, order="C", **kw: _np_reshape(a, shape, order, kw)
+# The ufuncs that act on LogReal elementwise; logreal._dispatch adds the rest.
+ELEMENTWISE: dict[np.ufunc, Callable[..., Any]] = {
+    np.add: _ufunc_binary(_add),
+    np.subtract: _ufunc_binary(_subtract),
+    np.multiply: _ufunc_binary(_multiply),
+    np.divide: _ufunc_binary(_divide),
+    np.equal: _ufunc_binary(_equal),
+    np.not_equal: _ufunc_binary(_not_equal),
+    np.less: _ufunc_binary(_less),
+    np.less_equal: _ufunc_binary(_less_equal),
+    np.greater: lambda a, b: _ufunc_binary(_less)(b, a),
+    np.greater_equal: lambda a, b: _ufunc_binary(_less_equal)(b, a),
+    np.negative: lambda a: -a,
+    np.positive: lambda a: a,
+    np.absolute: abs,
+    np.sqrt: sqrt,
+    np.log: log,
+    np.power: lambda a, b: power(_as_logreal(a), b),
+    np.isnan: lambda a: a._xp.isnan(a._logabs),
+    np.isinf: lambda a: a._logabs == math.inf,
+    np.isfinite: lambda a: a._xp.isfinite(a._logabs) | (a._sign == 0),
+}
 
 
-def _np_reshape(a: LogReal, shape: Any, order: str, kw: dict[str, Any]) -> LogReal:
+def np_reshape(a: LogReal, shape: Any = None, order: str = "C", **kw: Any) -> LogReal:
     """``np.reshape`` (NumPy 2: ``shape`` or the old ``newshape``; ``copy`` honoured)."""
     shape = kw.pop("newshape", shape)
     copy = kw.pop("copy", None)

@@ -39,7 +39,7 @@ import numpy as np
 
 from . import _products_fast
 from ._backend import as_float, namespace, normalize_axis, scalar_out
-from ._logreal import LogReal, implements
+from ._logreal import LogReal
 from ._numclass import Field, Log, NumberClass, Op, Real
 from ._reduce import stack as _lr_stack
 from ._reduce import sum as _lr_sum
@@ -685,11 +685,3 @@ def prod_grad(
             k,
         )
     return _lr_sum(_lr_stack(partials), axis=0)
-
-
-@implements(np.cumprod)
-def _numpy_cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
-    """``np.cumprod`` on a LogReal: :func:`cumprod`, flattening when axis is None."""
-    if dtype is not None or out is not None:
-        raise TypeError("numpy.cumprod on a LogReal takes only axis (no dtype or out)")
-    return cumprod(a, axis=axis)

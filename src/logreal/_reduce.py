@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _fast
 from ._backend import Array, as_float, namespace, normalize_axis, scalar_out
-from ._logreal import LogReal, _broadcast_shape, _lift, implements
+from ._logreal import LogReal, _broadcast_shape, _lift
 from ._special import canonical, signed_cumsum, signed_logsum
 
 __all__ = ["concat", "cumsum", "dot", "matmul", "mean", "prod", "stack", "sum", "where"]
@@ -324,45 +324,3 @@ def stack(xs: Sequence[object], axis: int = 0) -> Any:
 
 def _axis_arg(axis: Axis, ndim: int) -> Any:
     return None if axis is None else normalize_axis(axis, ndim)
-
-
-# -- NumPy's functions on LogReal ------------------------------------------
-
-
-def _numpy_signature(
-    fn: Callable[..., Any], *, flatten_default: bool = False
-) -> Callable[..., Any]:
-    """Adapt ``fn(x, axis, keepdims)`` to NumPy's reduction signature."""
-
-    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, **kw: Any) -> Any:
-        extra = {k: v for k, v in kw.items() if k != "keepdims"}
-        if dtype is not None or out is not None or extra:
-            raise TypeError(f"{fn.__name__} on a LogReal takes only axis (and keepdims)")
-        if flatten_default:  # np.cumsum / np.cumprod flatten when axis is None
-            return fn(a, axis=axis)
-        return fn(a, axis=axis, keepdims=kw.get("keepdims", False))
-
-    return call
-
-
-implements(np.sum)(_numpy_signature(sum))
-implements(np.prod)(_numpy_signature(prod))
-implements(np.mean)(_numpy_signature(mean))
-implements(np.cumsum)(_numpy_signature(cumsum, flatten_default=True))
-implements(np.matmul)(matmul)
-implements(np.dot)(lambda a, b, out=None: dot(a, b) if out is None else _no_out("dot"))
-implements(np.where)(where)
-implements(np.concatenate)(
-    lambda arrays, axis=0, **kw: _plain(concat, "concatenate", arrays, axis, kw)
-)
-implements(np.stack)(lambda arrays, axis=0, **kw: _plain(stack, "stack", arrays, axis, kw))
-
-
-def _no_out(name: str) -> Any:
-    raise TypeError(f"numpy.{name} on a LogReal does not take out=")
-
-
-def _plain(fn: Callable[..., Any], name: str, arrays: Any, axis: int, kw: dict[str, Any]) -> Any:
-    if any(v is not None for v in kw.values()):
-        raise TypeError(f"numpy.{name} on a LogReal takes only axis (got {sorted(kw)})")
-    return fn(arrays, axis=axis)

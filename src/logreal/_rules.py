@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 from typing import Any
 
 from . import _norms, _products, _reduce, _special
-from ._autodiff import OPERATORS, Box, defvjp, primitive
+from ._autodiff import defvjp, primitive
 from ._backend import namespace, normalize_axis
-from ._logreal import LogReal, _add_box_hook
+from ._logreal import LogReal
 from ._logreal import exp as _exp
 from ._logreal import log as _log
 from ._logreal import sqrt as _sqrt
@@ -538,19 +539,20 @@ prod_grad = primitive(_products.prod_grad)
 
 # -- Boxes behave like the values they hold --------------------------------------------------
 
-OPERATORS.update(
-    add=add,
-    sub=subtract,
-    mul=multiply,
-    truediv=divide,
-    pow=power,
-    matmul=matmul_op,
-    neg=negative,
-    abs=absolute,
-    getitem=getitem,
-    reshape=reshape,
-    transpose=transpose,
-    to_real=to_real,
-    logabs=logabs,
-)
-_add_box_hook(Box, to_logreal, from_log)
+# The traced operators behind a Box's Python operators, by name (read by
+# logreal._autodiff.Box at call time; the engine itself names no primitive).
+OPERATORS: dict[str, Callable[..., Any]] = {
+    "add": add,
+    "sub": subtract,
+    "mul": multiply,
+    "truediv": divide,
+    "pow": power,
+    "matmul": matmul_op,
+    "neg": negative,
+    "abs": absolute,
+    "getitem": getitem,
+    "reshape": reshape,
+    "transpose": transpose,
+    "to_real": to_real,
+    "logabs": logabs,
+}
