@@ -293,7 +293,9 @@ def weighted_logsum(
     base = _shift(xp.where(live, f, 0.0), a + e * LN2, axes, xp)
     d, d_lo = two_diff(a, base, xp)
     x, x_lo = two_diff(d, -(e * hi), xp)
-    x_lo = x_lo + d_lo + e * lo
+    # Renormalise so that |x_lo| <= ulp(x) / 2: a lo part shared by terms that
+    # cancel must not survive only as rounded first-order corrections.
+    x, x_lo = two_diff(x, -(x_lo + d_lo + e * lo), xp)
     sign, logabs = shifted_sum(f, x, axes, xp, x_lo=x_lo, base=base)
     return _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
 
