@@ -37,8 +37,8 @@ def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
 
 def _from_real(x: Any) -> tuple[Array, Array]:
     """(sign, logabs) of real values."""
-    if type(x) is int and abs(x) > 2**62:  # maybe beyond float range: math.log is exact
-        return np.asarray(1.0 if x > 0 else -1.0), np.asarray(math.log(abs(x)))
+    if type(x) is int and abs(x) > 2**62:  # maybe beyond float range
+        return np.asarray(1.0 if x > 0 else -1.0), np.asarray(_int_log(abs(x)))
     if isinstance(x, list | tuple):
         obj = np.asarray(x, dtype=object)
         if any(type(v) is int and abs(v) > 2**62 for v in obj.reshape(-1)):
@@ -47,6 +47,20 @@ def _from_real(x: Any) -> tuple[Array, Array]:
     a = as_float(x, xp)
     with np.errstate(divide="ignore"):  # log 0 = -inf: the zero
         return canonical(xp.sign(a), xp.log(xp.abs(a)), xp)
+
+
+def _int_log(n: int) -> float:
+    """log(n) of a positive int of any size, rounded once (about half an ulp).
+
+    ``n = top * 2**k`` with ``top`` below 2**64; ``k ln 2`` is taken as
+    ``k * LN2_HI`` (exact) plus ``k * LN2_LO``.
+    """
+    k = max(0, n.bit_length() - 64)
+    top = float(n >> k) + (0.5 if k and n & ((1 << k) - 1) else 0.0)
+    return k * _LN2_HI + (k * _LN2_LO + math.log(top))
+
+
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
 
 
 def _rebuild(sign: Array, logabs: Array) -> LogReal:
