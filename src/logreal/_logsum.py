@@ -285,6 +285,9 @@ def weighted_logsum(
     costs a bit.
     """
     if not _extreme(b, xp):
+        if bool(xp.any(xp.isinf(b))):  # an infinite weight: the IEEE answer (portable)
+            sign, logabs = shifted_sum(b, a, axes, xp)
+            return _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
         return signed_logsum(b, a, axes, keepdims, xp)
     f, e = _frexp(b, xp)
     wide = a.dtype == xp.float64

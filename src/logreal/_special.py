@@ -73,6 +73,7 @@ def _log1mexp(d: Array, xp: Namespace) -> Array:
     with np.errstate(divide="ignore"):  # log(-expm1(0)) = -inf
         a = xp.log(-xp.expm1(xp.where(near & (d <= 0), d, -1.0)))
     b = xp.log1p(-xp.exp(xp.where(near, -1.0, d)))
+    b = xp.where(d < -37.0, -xp.exp(xp.where(d < -37.0, d, -37.0)), b)  # log(1 - y) = -y to double precision
     return xp.where(d > 0, math.nan, xp.where(near, a, b))  # nan also stays nan
 
 
@@ -170,6 +171,9 @@ def log1mexp(x: Any) -> Array:
 def log1pexp(x: Any) -> Array:
     """log(1 + e**x), accurate for every x (the softplus).
 
+    ``e**x`` below -37, ``log1p(e**x)`` up to 18, ``x + e**-x`` up to 33.3,
+    then ``x`` (Mächler 2012): each branch within about an ulp.
+
     Examples
     --------
     >>> import logreal as lr
@@ -177,7 +181,10 @@ def log1pexp(x: Any) -> Array:
     (1000.0, 1.9287498479639178e-22)
     """
     xp, (x,) = _real(x)
-    out = xp.logaddexp(xp.zeros_like(x), x)
+    mid = xp.log1p(xp.exp(xp.where(x > 18.0, 0.0, x)))
+    high = x + xp.exp(-xp.where(x > 18.0, x, 18.0))
+    low = xp.exp(xp.where(x <= -37.0, x, 0.0))
+    out = xp.where(x <= -37.0, low, xp.where(x <= 18.0, mid, xp.where(x <= 33.3, high, x)))
     return scalar_out(out, xp)
 
 
@@ -191,7 +198,8 @@ def logaddexp(a: Any, b: Any) -> Array:
     1000.6931471805599
     """
     xp, (a, b) = _real(a, b)
-    out = xp.logaddexp(a, b)
+    with np.errstate(invalid="ignore"):  # a nan input gives nan (IEEE)
+        out = xp.logaddexp(a, b)
     return scalar_out(out, xp)
 
 
