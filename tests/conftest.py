@@ -13,7 +13,9 @@ FULL = os.environ.get("LOGREAL_FULL") == "1"
 settings.register_profile("ci", max_examples=60, deadline=None)
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.register_profile("nightly", max_examples=2000, deadline=None)
-_PROFILE = os.environ.get("LOGREAL_HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+_PROFILE = os.environ.get("LOGREAL_HYPOTHESIS_PROFILE") or (
+    "ci" if os.environ.get("CI") else "dev"
+)
 settings.load_profile(_PROFILE)
 
 # Examples per differential test: few by default (the module stays under a

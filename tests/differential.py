@@ -21,6 +21,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 import logreal as lr
+
 from oracle import exact_value, ulp_error, value_logabs
 
 INF, NAN = math.inf, math.nan
@@ -29,7 +30,20 @@ TINY = 5e-324
 
 SPECIAL_REALS = [0.0, -0.0, INF, -INF, NAN, TINY, -TINY, 2.2250738585072014e-308, DBL_MAX,
                  -DBL_MAX, 1.0, -1.0, 0.5, 3.0, 1e-300, 1e300]  # fmt: skip
-SPECIAL_LOGS = [0.0, -INF, INF, NAN, 1e300, -1e300, 709.0, -745.5, 1000.0, TINY, -TINY, -2.0**-60]
+SPECIAL_LOGS = [
+    0.0,
+    -INF,
+    INF,
+    NAN,
+    1e300,
+    -1e300,
+    709.0,
+    -745.5,
+    1000.0,
+    TINY,
+    -TINY,
+    -(2.0**-60),
+]
 
 reals = st.one_of(
     st.sampled_from(SPECIAL_REALS),
@@ -65,7 +79,9 @@ def layout(a: np.ndarray, how: str) -> np.ndarray:
 @st.composite
 def real_arrays(draw, shape=None, elements=reals, allow_int=True):
     shape = draw(shapes) if shape is None else shape
-    kind = draw(st.sampled_from(["float64", "float32", "int", "bool"] if allow_int else ["float64"]))
+    kind = draw(
+        st.sampled_from(["float64", "float32", "int", "bool"] if allow_int else ["float64"])
+    )
     n = math.prod(shape)
     if kind == "int":
         vals = draw(st.lists(st.integers(-(2**62), 2**62), min_size=n, max_size=n))
@@ -170,7 +186,9 @@ def check_value(got_sign, got_logabs, exact, *, dtype=np.float64, ulps=4.0, cond
         return
     with np.errstate(over="ignore"):  # the spacing at the largest float
         spacing = float(np.spacing(np.abs(dtype(want))))
-    slack = (cond * eps + extra) / max(spacing if math.isfinite(spacing) else math.ulp(want), 1e-300)
+    slack = (cond * eps + extra) / max(
+        spacing if math.isfinite(spacing) else math.ulp(want), 1e-300
+    )
     assert ulp_error(got_logabs, la, dtype) <= ulps + slack, (got_logabs, la, cond)
 
 

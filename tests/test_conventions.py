@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import logreal as lr
+
 from oracle import ulp_error
 
 SRC = pathlib.Path(lr.__file__).parent
@@ -33,7 +34,7 @@ def test_repr_beyond_decimal_context_reads_back(logabs):
     assert len(numbers) == 2 and not text.count("0e-"), text
     mpmath.mp.prec = 1200  # enough for the exponent's digits
     try:
-        for sign, mantissa, exponent in numbers:
+        for _, mantissa, exponent in numbers:
             back = mpmath.log(mpmath.mpf(mantissa)) + int(exponent) * mpmath.log(10)
             assert float(back) == logabs
         assert [s for s, _, _ in numbers] == ["", "-"]

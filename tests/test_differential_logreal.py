@@ -23,8 +23,8 @@ from differential import (
     NAN,
     call,
     check_special_or_value,
-    cond_of,
     check_value,
+    cond_of,
     dtypes,
     exact_sum,
     finite_logs,
@@ -34,6 +34,7 @@ from differential import (
     real_arrays,
     stored,
 )
+
 from oracle import exact_value, ulp_error, value_logabs
 
 examples = settings(max_examples=DIFFERENTIAL_EXAMPLES, deadline=None)
@@ -97,7 +98,9 @@ def test_elementwise_functions_are_exact_on_components(x, name):
         z = np.asarray(x.logabs)
         y = call(lr.exp, z)
         np.testing.assert_array_equal(y.logabs, z)
-        np.testing.assert_array_equal(y.sign, np.where(np.isnan(z), NAN, np.where(z == -INF, 0, 1)))
+        np.testing.assert_array_equal(
+            y.sign, np.where(np.isnan(z), NAN, np.where(z == -INF, 0, 1))
+        )
         return
     y = call({"log": lr.log, "sqrt": lr.sqrt, "abs": abs, "neg": operator.neg}[name], x)
     for (s, la), got in zip(stored(x), (stored(y) if name != "log" else np.ravel(y)), strict=True):
@@ -174,7 +177,7 @@ def test_power(x, p):
             if want is None:
                 with np.errstate(invalid="ignore"):
                     want = float(np.power(np.float64(s), pf))
-            assert classes_equal(ieee_class(sz, lz), want if math.isnan(want) else want)
+            assert classes_equal(ieee_class(sz, lz), want)
             continue
         integral = isinstance(p, int) or (math.isfinite(pf) and pf == round(pf))
         if math.isnan(s) or math.isnan(pf) or (s < 0 and not integral and not math.isinf(pf)):
@@ -183,7 +186,8 @@ def test_power(x, p):
         if s == 0:  # 0 ** p: zero for p > 0, inf for p < 0
             assert (sz, lz) == ((0.0, -INF) if pf > 0 else (1.0, INF))
             continue
-        odd = isinstance(p, int) and p % 2 == 1 or (integral and math.isfinite(pf) and pf % 2 == 1)
+        odd_int = isinstance(p, int) and p % 2 == 1
+        odd = odd_int or (integral and math.isfinite(pf) and pf % 2 == 1)
         want_sign = -1.0 if s < 0 and odd else 1.0
         want = mpmath.mpf(p if isinstance(p, int) else pf) * mpmath.mpf(la) if la else 0
         if mpmath.isinf(want) or abs(want) > 1e308:
@@ -258,8 +262,14 @@ def test_prod(x):
 
 
 @examples
-@given(st.integers(1, 3).flatmap(lambda k: st.tuples(
-    logreal_arrays(2 * k, np.float64, finite_logs), logreal_arrays(k * 3, np.float64, finite_logs))))  # fmt: skip
+@given(
+    st.integers(1, 3).flatmap(
+        lambda k: st.tuples(
+            logreal_arrays(2 * k, np.float64, finite_logs),
+            logreal_arrays(k * 3, np.float64, finite_logs),
+        )
+    )
+)
 def test_matmul_and_dot(pair):
     a, b = pair
     k = a.size // 2
@@ -307,7 +317,8 @@ def test_where_concat_stack_are_exact(x, y, cond):
 def test_repr_reads_back(x):
     text = call(repr, x)
     assert text.startswith("LogReal(")
-    for (s, la), item in zip(stored(x), re.findall(r"-?[\d.]+(?:e[+-]\d+)?|nan|-?inf", text[8:])):
+    items = re.findall(r"-?[\d.]+(?:e[+-]\d+)?|nan|-?inf", text[8:])
+    for (s, la), item in zip(stored(x), items, strict=False):  # repr may summarise
         if math.isnan(s) or s == 0 or math.isinf(la):
             continue
         if "e" in item and not -745.1 < la < 709.7:  # outside float range: decimal text

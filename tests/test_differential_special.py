@@ -32,6 +32,7 @@ from differential import (
     stored,
     sum_precision,
 )
+
 from oracle import ulp_error
 
 examples = settings(max_examples=DIFFERENTIAL_EXAMPLES, deadline=None)
@@ -183,7 +184,9 @@ def test_log1mexp_and_log1pexp(x):
         assert same(got, {INF: INF, -INF: 0.0}.get(x, NAN) if not math.isnan(x) else NAN)
     else:
         exact = mpmath.log1p(mpmath.exp(x))
-        assert abs(mpmath.mpf(got) - exact) <= 2 * math.ulp(float(exact)) + 2 * ulps_of(max(x, 0.0))
+        assert abs(mpmath.mpf(got) - exact) <= 2 * math.ulp(float(exact)) + 2 * ulps_of(
+            max(x, 0.0)
+        )
 
 
 # -- products: prefixes, leave-one-out, the gradient of a product -------------------------
@@ -270,8 +273,13 @@ def test_leave_one_out_of_logreals(x, method):
 
 
 @examples
-@given(st.lists(st.floats(-4, 4), min_size=1, max_size=5).flatmap(lambda f: st.tuples(
-    st.just(f), st.lists(st.floats(-4, 4), min_size=2 * len(f), max_size=2 * len(f)))))  # fmt: skip
+@given(
+    st.lists(st.floats(-4, 4), min_size=1, max_size=5).flatmap(
+        lambda f: st.tuples(
+            st.just(f), st.lists(st.floats(-4, 4), min_size=2 * len(f), max_size=2 * len(f))
+        )
+    )
+)
 def test_prod_grad_against_fractions(pair):
     f_list, df_list = pair
     n = len(f_list)

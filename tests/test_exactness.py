@@ -15,6 +15,7 @@ import pytest
 
 import logreal as lr
 from logreal import _fast, _logsum
+
 from oracle import exact_value, ulp_error, value_logabs
 
 INF, NAN = math.inf, math.nan
@@ -149,16 +150,16 @@ def test_logcumsumexp_specials_match_logaddexp_accumulate(path):
 
 
 def mp_lse(a, b):
-    s = mpmath.fsum(mpmath.mpf(float(w)) * mpmath.exp(mpmath.mpf(float(x))) for x, w in zip(a, b))
+    s = mpmath.fsum(
+        mpmath.mpf(float(w)) * mpmath.exp(mpmath.mpf(float(x))) for x, w in zip(a, b, strict=True)
+    )
     return s
 
 
 def test_logsumexp_issue_examples(path):
     with path():
         assert lr.logsumexp([1e20, 1e20, 0], b=[2, -1, 1e-200]) == 1e20  # SciPy: 1e20
-        logabs, sign = lr.logsumexp(
-            [0, 0], b=[1e200, -np.nextafter(1e200, INF)], return_sign=True
-        )
+        logabs, sign = lr.logsumexp([0, 0], b=[1e200, -np.nextafter(1e200, INF)], return_sign=True)
     exact = mp_lse([0, 0], [1e200, -np.nextafter(1e200, INF)])
     assert sign == -1.0
     assert ulp_error(logabs, mpmath.log(abs(exact))) <= 1
@@ -175,7 +176,9 @@ def test_logsumexp_extreme_mixed_weights_against_mpmath(path, seed):
     with path():
         logabs, sign = lr.logsumexp(a, b=b, return_sign=True)
     exact = mp_lse(a, b)
-    terms = mpmath.fsum(abs(mpmath.mpf(w) * mpmath.exp(mpmath.mpf(x))) for x, w in zip(a, b))
+    terms = mpmath.fsum(
+        abs(mpmath.mpf(w) * mpmath.exp(mpmath.mpf(x))) for x, w in zip(a, b, strict=True)
+    )
     s, la = value_logabs(exact)
     assert sign == s
     cond = float(terms / abs(exact))

@@ -68,8 +68,7 @@ def format_scalar(sign: float, logabs: float, spec: str) -> str:
         return format(sign * math.exp(logabs), spec)
     mantissa, exponent, _ = _split(logabs)
     mantissa = decimal.Context(prec=17).plus(mantissa)  # a float's worth of digits
-    value = mantissa.scaleb(exponent).copy_sign(decimal.Decimal(sign))
-    return format(value, spec)
+    return format(mantissa.scaleb(exponent).copy_sign(decimal.Decimal(sign)), spec)
 
 
 def format_value(sign: float, logabs: float, dtype: np.dtype) -> str:

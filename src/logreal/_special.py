@@ -73,7 +73,9 @@ def _log1mexp(d: Array, xp: Namespace) -> Array:
     with np.errstate(divide="ignore"):  # log(-expm1(0)) = -inf
         a = xp.log(-xp.expm1(xp.where(near & (d <= 0), d, -1.0)))
     b = xp.log1p(-xp.exp(xp.where(near, -1.0, d)))
-    b = xp.where(d < -37.0, -xp.exp(xp.where(d < -37.0, d, -37.0)), b)  # log(1 - y) = -y to double precision
+    b = xp.where(
+        d < -37.0, -xp.exp(xp.where(d < -37.0, d, -37.0)), b
+    )  # log(1 - y) = -y to double precision
     return xp.where(d > 0, math.nan, xp.where(near, a, b))  # nan also stays nan
 
 
