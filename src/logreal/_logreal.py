@@ -514,9 +514,11 @@ def power(x: LogReal, p: Any) -> LogReal:
         p = p.to_real()
     xp = x._xp
     odd_int = None  # the parity of a Python int exponent, which a float may not keep
+    shift = 0  # p = float(p) * 2**shift for ints beyond float range
     if type(p) is int and abs(p) > 2**53:
         odd_int = p % 2 == 1
-        p = (math.inf if p > 0 else -math.inf) if abs(p) >= 2**1024 else float(p)
+        shift = max(0, abs(p).bit_length() - 100)  # p then fits float32 too
+        p = float(p >> shift) if p > 0 else -float(-p >> shift)
     if is_python_scalar(p):
         p = xp.asarray(float(p), dtype=x.dtype)
     elif not _accepts(p):
@@ -536,7 +538,11 @@ def power(x: LogReal, p: Any) -> LogReal:
     zero_sign = xp.astype(p <= 0, dtype)  # 0 ** p: zero for p > 0, one or inf else
     sign = xp.where(s < 0, neg_sign, xp.where(s == 0, zero_sign, s))
     with np.errstate(invalid="ignore", over="ignore"):  # 0 * inf = nan; overflow: inf
-        logabs = xp.where(la == 0, 0.0, p * la)  # |x| = 1 stays 1, even for inf or nan p
+        scaled = p * la
+        while shift:  # exact powers of two: p * la rounded once, or +-inf
+            step = min(shift, 100)
+            scaled, shift = scaled * 2.0**step, shift - step
+        logabs = xp.where(la == 0, 0.0, scaled)  # |x| = 1 stays 1, even for inf or nan p
     one = p == 0  # x ** 0 is 1 for every x, nan included (IEEE pow)
     sign = xp.where(one, 1.0, sign)
     logabs = xp.where(one, 0.0, logabs)

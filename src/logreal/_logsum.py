@@ -95,27 +95,39 @@ def _terms(w: Array, x: Array, x_lo: Array | None, m: Array, xp: Namespace) -> t
     d, d_lo = two_diff(x, m, xp)
     if x_lo is not None:
         d_lo = d_lo + xp.where(xp.isfinite(d), x_lo, 0.0)
-    close = xp.isfinite(d) & (d > -LN2)
+    live = xp.isfinite(d) & (w != 0)  # a removed (cancelled) term may lie above m
+    close = live & (d > -LN2)
     k = xp.where(close, w, 0.0)
-    e = xp.exp(xp.where(xp.isfinite(d), d, -math.inf))  # d <= 0 for finite terms
+    e = xp.exp(xp.where(live, d, -math.inf))  # d <= 0 for live terms
     fix = e * d_lo  # e**(d + d_lo) = e**d (1 + d_lo) to first order
     r = w * (xp.where(close, xp.expm1(xp.where(close, d, 0.0)), e) + fix)
-    return k, r, close & (w != 0)
+    return k, r, close
 
 
-def _finish(k: Array, r: Array, m: Array, xp: Namespace) -> tuple[Array, Array]:
-    """(sign, logabs) of ``e**m (k + r)``."""
+def _finish(
+    k: Array, r: Array, m: Array, xp: Namespace, base: Array | float = 0.0
+) -> tuple[Array, Array]:
+    """(sign, logabs) of ``e**(base + m) (k + r)``; ``base + m`` kept exact to the end."""
     total = k + r
     small = xp.abs(r) < 0.5 * xp.abs(k)  # False where k == 0
     u = r / xp.where(small, k, 1.0)
     fine = xp.log(xp.abs(xp.where(small, k, 1.0))) + xp.log1p(xp.where(small, u, 0.0))
     with np.errstate(divide="ignore"):  # log 0 = -inf: the exact zero
         coarse = xp.log(xp.abs(xp.where(small, 1.0, total)))
-    return canonical(xp.sign(total), m + xp.where(small, fine, coarse), xp)
+    rest = xp.where(small, fine, coarse)
+    if isinstance(base, float) and base == 0.0:
+        return canonical(xp.sign(total), m + rest, xp)
+    hi, lo = two_diff(base, -m, xp)  # base + m exactly, rounded once with the rest
+    return canonical(xp.sign(total), hi + (lo + rest), xp)
 
 
 def _round(
-    w: Array, x: Array, x_lo: Array | None, axes: tuple[int, ...], xp: Namespace
+    w: Array,
+    x: Array,
+    x_lo: Array | None,
+    axes: tuple[int, ...],
+    xp: Namespace,
+    base: Array | float = 0.0,
 ) -> tuple[Array, Array, Array, Array]:
     """One shifted sum of the finite terms: (sign, logabs, top terms, redo).
 
@@ -128,7 +140,7 @@ def _round(
         xp.where(top, r, 0.0), axis=axes, keepdims=True
     )
     sign, logabs = _finish(
-        xp.sum(k, axis=axes, keepdims=True), xp.sum(r, axis=axes, keepdims=True), m, xp
+        xp.sum(k, axis=axes, keepdims=True), xp.sum(r, axis=axes, keepdims=True), m, xp, base
     )
     had_top = xp.any(top, axis=axes, keepdims=True)
     rest = xp.any((w != 0) & ~top, axis=axes, keepdims=True)
@@ -155,35 +167,44 @@ def _specials(w: Array, x: Array, axes: tuple[int, ...], xp: Namespace) -> Array
         return xp.sum(special_terms(w, x, xp), axis=axes, keepdims=True)
 
 
+Terms = tuple[Array, Array | None, Array | float]  # (x, x_lo, base) of live weights
+
+
 def shifted_sum(
     w: Array,
     x: Array,
     axes: tuple[int, ...],
     xp: Namespace,
-    x_lo: Array | None = None,
-    base: Array | float = 0.0,
+    exponents: Callable[[Array], Terms] | None = None,
 ) -> tuple[Array, Array]:
-    """(sign, logabs) of ``sum(w * e**(base + x + x_lo))`` over ``axes``, dims kept.
+    """(sign, logabs) of ``sum(w * e**x)`` over ``axes``, dims kept.
 
     A round is one pass; rounds repeat, without the top terms, while some
     slice's top terms cancelled exactly, and update only those slices.
+    ``exponents(w)``, if given, rewrites the exponents for the live weights
+    ``w`` of each round as ``base + x + x_lo`` (see :func:`weighted_logsum`).
     """
     big = _specials(w, x, axes, xp)
     live = (w != 0) & xp.isfinite(x) & xp.isfinite(w)
     w = xp.where(live, w, 0.0)
     x = xp.where(live, x, -math.inf)
-    sign, logabs, top, redo = _round(w, x, x_lo, axes, xp)
+    plain: Terms = (x, None, 0.0)
+    e, e_lo, base = _split_terms(exponents, w, plain)
+    sign, logabs, top, redo = _round(w, e, e_lo, axes, xp, base)
     while bool(xp.any(redo & (big == 0))):
         w = xp.where(top & redo, 0.0, w)
-        x = xp.where(top & redo, -math.inf, x)
-        s2, l2, top, redo2 = _round(w, x, x_lo, axes, xp)
+        e, e_lo, base = _split_terms(exponents, w, plain)
+        s2, l2, top, redo2 = _round(w, e, e_lo, axes, xp, base)
         sign, logabs = xp.where(redo, s2, sign), xp.where(redo, l2, logabs)
         redo = redo & redo2
-    logabs = base + logabs
     special = big != 0
     sign = xp.where(special, xp.sign(big), sign)
     logabs = xp.where(special, xp.abs(big), logabs)
     return canonical(sign, logabs, xp)
+
+
+def _split_terms(exponents: Callable[[Array], Terms] | None, w: Array, plain: Terms) -> Terms:
+    return plain if exponents is None else exponents(w)
 
 
 def _squeeze(a: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace) -> Array:
@@ -292,14 +313,20 @@ def weighted_logsum(
     f, e = _frexp(b, xp)
     wide = a.dtype == xp.float64
     hi, lo = _LN2_HI[8 if wide else 4], _LN2_LO[8 if wide else 4]
-    live = (f != 0) & xp.isfinite(a) & xp.isfinite(f)
-    base = _shift(xp.where(live, f, 0.0), a + e * LN2, axes, xp)
-    d, d_lo = two_diff(a, base, xp)
-    x, x_lo = two_diff(d, -(e * hi), xp)
-    # Renormalise so that |x_lo| <= ulp(x) / 2: a lo part shared by terms that
-    # cancel must not survive only as rounded first-order corrections.
-    x, x_lo = two_diff(x, -(x_lo + d_lo + e * lo), xp)
-    sign, logabs = shifted_sum(f, x, axes, xp, x_lo=x_lo, base=base)
+    scaled = a + e * LN2  # a term's log-magnitude, to choose the shift only
+
+    def exponents(live_f: Array) -> Terms:
+        # Re-based every round: after exactly cancelling top terms, the next
+        # base is the largest remaining term, so (a - base) stays exact.
+        base = _shift(live_f, scaled, axes, xp)
+        d, d_lo = two_diff(a, base, xp)
+        x, x_lo = two_diff(d, -(e * hi), xp)
+        # Renormalise so that |x_lo| <= ulp(x) / 2: a lo part shared by terms
+        # that cancel must not survive only as rounded first-order corrections.
+        x, x_lo = two_diff(x, -(x_lo + d_lo + e * lo), xp)
+        return xp.where(live_f != 0, x, -math.inf), x_lo, base
+
+    sign, logabs = shifted_sum(f, a, axes, xp, exponents)
     return _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
 
 
