@@ -71,13 +71,11 @@ def lse_oracle(a: list[float], b: list[float]) -> tuple[float, float] | mpmath.m
         exact = mpmath.fsum(
             mpmath.mpf(c.numerator) / c.denominator * mpmath.exp(mpmath.mpf(x)) for c, x in live
         )
-    cond = 1.0
-    if exact:
-        absolute = mpmath.fsum(
-            abs(mpmath.mpf(c.numerator) / c.denominator * mpmath.exp(x)) for c, x in live
-        )
-        cond = float(absolute / abs(exact))
-    return +exact, cond
+    absolute = mpmath.fsum(
+        abs(mpmath.mpf(c.numerator) / c.denominator * mpmath.exp(x)) for c, x in live
+    )
+    cond = float(absolute / abs(exact)) if exact else (math.inf if live else 1.0)
+    return +exact, cond, absolute
 
 
 def check_lse(logabs, sign, a, b, dtype):
@@ -85,8 +83,8 @@ def check_lse(logabs, sign, a, b, dtype):
     if isinstance(want[0], float):
         assert same(float(logabs), want[0]) and same(float(sign), want[1]), (logabs, sign, want)
         return
-    exact, cond = want
-    check_value(sign, logabs, exact, dtype=dtype, cond=cond)
+    exact, cond, absolute = want
+    check_value(sign, logabs, exact, dtype=dtype, cond=cond, absolute=absolute)
 
 
 @examples
@@ -127,7 +125,7 @@ def test_logcumsumexp_every_prefix(a):
             if isinstance(want[0], float):
                 assert same(got, want[0])
             else:
-                check_value(1.0 if want[0] else 0.0, got, want[0], dtype=dtype)
+                check_value(1.0 if want[0] else 0.0, got, want[0], dtype=dtype, cond=want[1])
 
 
 # -- elementwise log-space functions ------------------------------------------------------

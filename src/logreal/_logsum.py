@@ -407,7 +407,8 @@ def signed_cumsum(sign: Array, logabs: Array, axis: int, xp: Namespace) -> tuple
     compiled one-pass kernel); infinities and nan are summed as floats, as
     IEEE says; prefixes whose answer may have lost underflowed terms (it is
     zero or far below the prefix's largest term: exact cancellation) are
-    summed again by :func:`shifted_sum`.
+    summed again by :func:`shifted_sum`, so each prefix is what :func:`signed_logsum`
+    gives for it.
     """
     if logabs.shape[axis] == 0:
         return sign, logabs
@@ -427,7 +428,10 @@ def signed_cumsum(sign: Array, logabs: Array, axis: int, xp: Namespace) -> tuple
         )
         out_s, out_l = _finish(k, r, xp.where(xp.isfinite(m), m, 0.0), xp)
     top = _running_max(x, axis, xp)
-    suspect = xp.isfinite(top) & (out_l < top + _low(x.dtype, xp))
+    # Below u times its largest term, a prefix may be the running state's
+    # rounding residue, or may have lost underflowed terms: sum it again.
+    eps = float(xp.finfo(x.dtype).eps)
+    suspect = xp.isfinite(top) & (out_l < top + math.log(eps))
     if bool(xp.any(suspect)):
         out_s, out_l = _resum_prefixes(w, x, suspect, out_s, out_l, axis, xp)
     big = special_terms(sign, logabs, xp)
