@@ -7,9 +7,20 @@ from hypothesis import settings
 # Slow-marked tests run with reduced sizes unless LOGREAL_FULL=1.
 FULL = os.environ.get("LOGREAL_FULL") == "1"
 
+# Hypothesis profiles: "ci" and "dev" for everyday runs; "nightly" (selected
+# with LOGREAL_HYPOTHESIS_PROFILE=nightly) runs many more examples, also in
+# the differential tests (tests/test_differential*.py).
 settings.register_profile("ci", max_examples=60, deadline=None)
 settings.register_profile("dev", max_examples=200, deadline=None)
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
+settings.register_profile("nightly", max_examples=2000, deadline=None)
+_PROFILE = os.environ.get("LOGREAL_HYPOTHESIS_PROFILE") or (
+    "ci" if os.environ.get("CI") else "dev"
+)
+settings.load_profile(_PROFILE)
+
+# Examples per differential test: few by default (the module stays under a
+# minute on two cores), many at night.
+DIFFERENTIAL_EXAMPLES = 1000 if _PROFILE == "nightly" else 40
 
 
 @pytest.fixture

@@ -54,23 +54,35 @@ VJPMaker = Callable[..., Callable[[Any], Any]]
 _RULES: dict[Callable[..., Any], Callable[[int], VJPMaker | None]] = {}
 _TRACES = itertools.count(1)
 
-# The traced operators behind a Box's Python operators, by name, and the
-# scatter that turns Sparse adjoints dense; filled by logreal._rules (the
-# engine itself names no primitive).
-OPERATORS: dict[str, Callable[..., Any]] = {}
-NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
-
 
 class NoRule(TypeError):
     """Raised when a traced value meets an operation without an adjoint rule."""
 
 
+def _operator(name: str) -> Callable[..., Any]:
+    """The traced operator ``name``, from the explicit table of logreal._rules.
+
+    The rules import this engine, so the table is read at call time; the
+    engine itself names no primitive.
+    """
+    from ._rules import OPERATORS
+
+    return OPERATORS[name]
+
+
+def _numpy_function(func: Callable[..., Any]) -> Callable[..., Any] | None:
+    """The traced twin of a NumPy function called on a Box (logreal._rules' table)."""
+    from ._rules import NUMPY_FUNCTIONS
+
+    return NUMPY_FUNCTIONS.get(func)
+
+
 def _forward(name: str) -> Callable[..., Any]:
-    return lambda self, *args: OPERATORS[name](self, *args)
+    return lambda self, *args: _operator(name)(self, *args)
 
 
 def _reflected(name: str) -> Callable[..., Any]:
-    return lambda self, other: OPERATORS[name](other, self)
+    return lambda self, other: _operator(name)(other, self)
 
 
 class Node:
@@ -137,12 +149,12 @@ class Box:
     def reshape(self, *shape: Any) -> Any:
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = tuple(shape[0])
-        return OPERATORS["reshape"](self, shape)
+        return _operator("reshape")(self, shape)
 
     def transpose(self, *axes: int) -> Any:
         if len(axes) == 1 and not isinstance(axes[0], int):
             axes = tuple(axes[0])
-        return OPERATORS["transpose"](self, tuple(axes) or tuple(reversed(range(self.ndim))))
+        return _operator("transpose")(self, tuple(axes) or tuple(reversed(range(self.ndim))))
 
     @property
     def T(self) -> Any:
@@ -172,7 +184,7 @@ class Box:
     # NumPy functions on a traced value: the traced lr function, or TypeError
     # (never a silent object array).
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        fn = NUMPY_FUNCTIONS.get(func)
+        fn = _numpy_function(func)
         if fn is None:
             name = getattr(func, "__name__", repr(func))
             raise TypeError(f"numpy.{name} is not supported on a value traced by logreal.grad")
@@ -205,7 +217,7 @@ class Sparse:
         self.shape, self.pieces = shape, pieces
 
     def dense(self) -> Any:
-        return OPERATORS["scatter"](
+        return _operator("scatter")(
             [g for _, g in self.pieces], self.shape, [i for i, _ in self.pieces]
         )
 

@@ -6,7 +6,7 @@ array-API functions on it.  NumPy-only speed-ups elsewhere test ``is_numpy(xp)``
 
 from __future__ import annotations
 
-import contextlib
+import math
 import numbers
 from typing import Any
 
@@ -23,7 +23,6 @@ __all__ = [
     "is_numpy",
     "namespace",
     "normalize_axis",
-    "quiet",
     "scalar_out",
 ]
 
@@ -62,27 +61,45 @@ def as_float(x: Any, xp: Namespace | None = None, dtype: Any = None) -> Array:
         xp = namespace(x)
     if isinstance(x, numbers.Complex) and not isinstance(x, numbers.Real):
         raise TypeError(f"logreal works on real numbers; got complex input {x!r}")
+    if type(x) is int and not _INT64_MIN <= x <= _INT64_MAX:
+        x = _int_to_float(x)  # beyond int64: the nearest float (+-inf beyond float range)
     try:
         a = xp.asarray(x) if dtype is None else xp.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"cannot read {type(x).__name__} as a real array: {exc}") from None
+    except OverflowError:  # a nested Python int beyond int64
+        a = xp.asarray(np.asarray(x, dtype=object))
+    if isinstance(a, np.ndarray) and a.dtype == np.dtype(object):
+        a = _object_to_float(a)
     if xp.isdtype(a.dtype, "real floating"):
         return a
     if xp.isdtype(a.dtype, ("integral", "bool")):
         return xp.astype(a, xp.float64)
-    raise TypeError(
-        f"logreal works on real floating arrays; got dtype {a.dtype} "
-        f"(complex input is not supported)"
-    )
+    complex_ = xp.isdtype(a.dtype, "complex floating")
+    kind = " (complex input is not supported)" if complex_ else ""
+    raise TypeError(f"logreal works on real numbers; got dtype {a.dtype}{kind}")
 
 
-def quiet() -> contextlib.AbstractContextManager[Any]:
-    """Silence NumPy's floating-point warnings inside a stable routine.
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
-    The routines that use it produce the IEEE answer on purpose (log 0 = -inf,
-    inf - inf = nan), so the warnings would only be noise.
-    """
-    return np.errstate(all="ignore")
+
+def _int_to_float(v: int) -> float:
+    """A Python int as the nearest float; +-inf beyond float range (IEEE overflow)."""
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
+def _object_to_float(a: np.ndarray) -> np.ndarray:
+    """An object array of Python reals (big ints, say) as float64; anything else raises."""
+    out = []
+    for v in a.reshape(-1):
+        if not isinstance(v, numbers.Real):
+            kind = " (complex input is not supported)" if isinstance(v, numbers.Complex) else ""
+            raise TypeError(f"logreal works on real numbers; got {v!r}{kind}")
+        out.append(_int_to_float(v) if isinstance(v, int) else float(v))
+    return np.asarray(out, dtype=np.float64).reshape(a.shape)
 
 
 def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
@@ -96,7 +113,7 @@ def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
             raise TypeError(f"axis must be an int or a tuple of ints, got {axis!r}")
         i = int(a)
         if not -ndim <= i < ndim:
-            raise ValueError(f"axis {i} is out of bounds for an array of dimension {ndim}")
+            raise np.exceptions.AxisError(i, ndim)
         out.append(i % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis!r}")

@@ -35,7 +35,7 @@ import numpy as np
 
 from . import _reduce
 from ._backend import as_float, namespace
-from ._logreal import LogReal, implements
+from ._logreal import LogReal
 
 __all__ = ["AdjointPlan", "Plan", "adjoint_plan", "einsum", "parse", "plan"]
 
@@ -286,9 +286,6 @@ def einsum(subscripts: str, *operands: Any, optimize: Any = "auto") -> Any:
     x, labels = _sum_out(x, labels, set(p.output))
     x = _transpose(x, tuple(labels.index(c) for c in p.output))
     return _broadcast(x, tuple(sizes[c] for c in p.output))
-
-
-implements(np.einsum)(einsum)
 
 
 # -- the adjoint's subscripts -------------------------------------------------------

@@ -13,27 +13,62 @@ import math
 
 import numpy as np
 
-_CTX = decimal.Context(prec=40, Emax=10**12, Emin=-(10**12))
-_LN10 = _CTX.ln(decimal.Decimal(10))
+
+def _context(logabs: float) -> decimal.Context:
+    """Enough digits that ``logabs / ln 10`` keeps 40 after the decimal point."""
+    digits = 0 if logabs == 0 else max(0, int(math.log10(abs(logabs))) + 1)
+    return decimal.Context(prec=45 + digits, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 
 
-def _decimal_exp(logabs: float) -> decimal.Decimal:
-    return _CTX.exp(decimal.Decimal(logabs))
+def _split(logabs: float) -> tuple[decimal.Decimal, int, decimal.Context]:
+    """``e**logabs = mantissa * 10**exponent`` with ``1 <= mantissa < 10``, no overflow.
+
+    The float ``logabs`` is an exact binary number, so ``Decimal(logabs)`` is
+    exact; the exponent is split off before anything is exponentiated.
+    """
+    ctx = _context(logabs)
+    ln10 = ctx.ln(decimal.Decimal(10))
+    t = ctx.divide(decimal.Decimal(logabs), ln10)
+    exponent = int(t.to_integral_value(rounding=decimal.ROUND_FLOOR))
+    frac = ctx.subtract(t, decimal.Decimal(exponent))
+    short = decimal.Context(prec=40)
+    mantissa = short.exp(short.multiply(frac, short.ln(decimal.Decimal(10))))
+    if mantissa >= 10:  # frac rounded up to 1
+        mantissa, exponent = short.divide(mantissa, decimal.Decimal(10)), exponent + 1
+    return mantissa, exponent, ctx
 
 
 def _shortest(logabs: float) -> str:
     """Fewest significant digits (at most 9) whose log rounds back to ``logabs``."""
-    value = _decimal_exp(logabs)
+    mantissa, exponent, ctx = _split(logabs)
+    ln10 = ctx.ln(decimal.Decimal(10))
     for digits in range(1, 10):
-        text = f"{value:.{digits - 1}e}"
-        mantissa, exponent = text.split("e")
-        mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
-        back = _CTX.ln(decimal.Decimal(text))
+        text = f"{mantissa:.{digits - 1}f}"
+        if decimal.Decimal(text) >= 10:  # 9.99 rounded to 10.0
+            text, exp = f"{decimal.Decimal(1):.{digits - 1}f}", exponent + 1
+        else:
+            exp = exponent
+        back = ctx.add(ctx.ln(decimal.Decimal(text)), ctx.multiply(decimal.Decimal(exp), ln10))
         if float(back) == logabs:
             break
-    return (
-        f"{mantissa}e{int(exponent):+d}" if int(exponent) < 0 else f"{mantissa}e+{int(exponent)}"
-    )
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return f"{text}e{exp:+d}"
+
+
+def format_scalar(sign: float, logabs: float, spec: str) -> str:
+    """One value under a format spec (``.3f``, ``.2e``, ``g``...), also beyond float range.
+
+    Inside float range it is the float's own formatting; outside, a 40-digit
+    decimal of the stored value formats the same way.
+    """
+    if math.isnan(sign) or math.isnan(logabs) or sign == 0 or logabs == math.inf:
+        value = math.nan if math.isnan(sign) or math.isnan(logabs) else sign * math.exp(logabs)
+        return format(value, spec)
+    if -708.0 < logabs < 709.0:
+        return format(sign * math.exp(logabs), spec)
+    mantissa, exponent, _ = _split(logabs)
+    mantissa = decimal.Context(prec=17).plus(mantissa)  # a float's worth of digits
+    return format(mantissa.scaleb(exponent).copy_sign(decimal.Decimal(sign)), spec)
 
 
 def format_value(sign: float, logabs: float, dtype: np.dtype) -> str:
@@ -44,7 +79,7 @@ def format_value(sign: float, logabs: float, dtype: np.dtype) -> str:
         return "0.0"
     if logabs == math.inf:
         return "inf" if sign > 0 else "-inf"
-    with np.errstate(all="ignore"):
+    with np.errstate(over="ignore", divide="ignore"):  # a value beyond float range
         as_float = dtype.type(sign) * np.exp(dtype.type(logabs))
         round_trips = np.log(np.abs(as_float)) == dtype.type(logabs)
     if np.isfinite(as_float) and as_float != 0:

@@ -11,32 +11,17 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from . import _format, _numba
-from ._backend import Array, Namespace, as_float, is_python_scalar, namespace, quiet
+from ._backend import Array, Namespace, as_float, is_python_scalar, namespace
 from ._special import canonical, signed_add
 
-__all__ = ["LogReal", "exp", "implements", "log", "sqrt"]
-
-# NumPy functions and ufuncs that LogReal answers, filled by ``implements``.
-_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {}
-_UFUNCS: dict[np.ufunc, Callable[..., Any]] = {}
-
-
-def implements(*numpy_callables: Callable[..., Any]) -> Callable[[Any], Any]:
-    """Register ``fn`` as LogReal's answer to NumPy functions or ufuncs."""
-
-    def register(fn: Any) -> Any:
-        for f in numpy_callables:
-            table: dict[Any, Any] = _UFUNCS if isinstance(f, np.ufunc) else _FUNCTIONS
-            table[f] = fn
-        return fn
-
-    return register
+__all__ = ["ELEMENTWISE", "LogReal", "exp", "log", "sqrt"]
 
 
 def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
@@ -52,22 +37,50 @@ def _broadcast_shape(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
 
 def _from_real(x: Any) -> tuple[Array, Array]:
     """(sign, logabs) of real values."""
-    if type(x) is int and abs(x) > 2**1000:  # beyond float range, still exact
-        logabs = math.log(abs(x))
-        return np.asarray(1.0 if x > 0 else -1.0), np.asarray(logabs)
+    if type(x) is int and abs(x) > 2**62:  # maybe beyond float range
+        return np.asarray(1.0 if x > 0 else -1.0), np.asarray(_int_log(abs(x)))
+    if isinstance(x, list | tuple):
+        obj = np.asarray(x, dtype=object)
+        if any(type(v) is int and abs(v) > 2**62 for v in obj.reshape(-1)):
+            return _python_logs(obj)
     xp = namespace(x)
     a = as_float(x, xp)
-    with quiet():
+    with np.errstate(divide="ignore"):  # log 0 = -inf: the zero
         return canonical(xp.sign(a), xp.log(xp.abs(a)), xp)
 
 
-# Autodiff registers how a LogReal is built from its traced values (a Box):
-# (box type, convert a box of reals, from_log of a box of logs).
-_BOX_HOOKS: list[tuple[type, Callable[..., Any], Callable[..., Any]]] = []
+def _int_log(n: int) -> float:
+    """log(n) of a positive int of any size, rounded once (about half an ulp).
+
+    ``n = top * 2**k`` with ``top`` below 2**64; ``k ln 2`` is taken as
+    ``k * LN2_HI`` (exact) plus ``k * LN2_LO``.
+    """
+    k = max(0, n.bit_length() - 64)
+    top = float(n >> k) + (0.5 if k and n & ((1 << k) - 1) else 0.0)
+    return k * _LN2_HI + (k * _LN2_LO + math.log(top))
 
 
-def _add_box_hook(box: type, to_logreal: Callable[..., Any], from_log: Callable[..., Any]) -> None:
-    _BOX_HOOKS.append((box, to_logreal, from_log))
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+
+
+def _rebuild(sign: Array, logabs: Array) -> LogReal:
+    """Unpickle: the stored components, as they were."""
+    return LogReal._new(sign, logabs)
+
+
+def _python_logs(obj: np.ndarray) -> tuple[Array, Array]:
+    """(sign, logabs) of an object array of Python reals, ints of any size exactly."""
+    flat = [_from_real(v) for v in obj.reshape(-1)]
+    sign = np.asarray([float(s) for s, _ in flat], dtype=np.float64).reshape(obj.shape)
+    logabs = np.asarray([float(la) for _, la in flat], dtype=np.float64).reshape(obj.shape)
+    return sign, logabs
+
+
+def _is_box(x: Any) -> bool:
+    """Whether ``x`` is a value traced by :func:`logreal.grad` (a Box)."""
+    from ._autodiff import Box  # the tracer imports this module; looked up at call time
+
+    return isinstance(x, Box)
 
 
 class LogReal:
@@ -107,9 +120,10 @@ class LogReal:
     __array_priority__ = 1000
 
     def __new__(cls, x: Any = None) -> Any:
-        for box, to_logreal, _ in _BOX_HOOKS:
-            if isinstance(x, box):  # inside lr.grad: record the conversion
-                return to_logreal(x)
+        if _is_box(x):  # inside lr.grad: record the conversion
+            from ._rules import to_logreal
+
+            return to_logreal(x)
         return object.__new__(cls)
 
     def __init__(self, x: Any) -> None:
@@ -150,9 +164,10 @@ class LogReal:
         >>> lr.LogReal.from_log([0.0, 2000.0, -float("inf")], sign=[-1, 1, 1])
         LogReal([-1.0,  3.881180194377119e+868,  0.0])
         """
-        for box, _, from_log in _BOX_HOOKS:
-            if isinstance(logabs, box):
-                return from_log(logabs, sign)  # type: ignore[no-any-return]
+        if _is_box(logabs):  # inside lr.grad: record the conversion
+            from ._rules import from_log
+
+            return from_log(logabs, sign)  # type: ignore[no-any-return]
         xp = namespace(logabs, sign)
         la = as_float(logabs, xp)
         sa = xp.asarray(sign, dtype=la.dtype) if is_python_scalar(sign) else as_float(sign, xp)
@@ -160,8 +175,7 @@ class LogReal:
         shape = _broadcast_shape(tuple(la.shape), tuple(sa.shape))
         la = xp.broadcast_to(xp.astype(la, dtype), shape)
         sa = xp.broadcast_to(xp.astype(sa, dtype), shape)
-        with quiet():
-            return cls._new(*canonical(xp.sign(sa), la, xp))
+        return cls._new(*canonical(xp.sign(sa), la, xp))
 
     # -- components and array behaviour -------------------------------------
 
@@ -207,11 +221,21 @@ class LogReal:
             xp.permute_dims(self._sign, order), xp.permute_dims(self._logabs, order)
         )
 
-    def reshape(self, *shape: Any) -> LogReal:
-        """The same values in a new shape (NumPy's rules, ``-1`` allowed)."""
-        shape = tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], int) else shape
+    def reshape(self, *shape: Any, order: str = "C") -> LogReal:
+        """The same values in a new shape (NumPy's rules, ``-1`` allowed).
+
+        ``order="F"`` reads and writes the elements first index fastest, as
+        NumPy's; ``"A"`` is ``"C"`` here.
+        """
+        if len(shape) == 1 and not isinstance(shape[0], numbers.Integral):
+            shape = tuple(shape[0])
+        dims = tuple(operator.index(n) for n in shape)
+        if order == "F":
+            return self.T.reshape(dims[::-1]).T
+        if order not in ("C", "A"):
+            raise ValueError(f"reshape: order must be 'C', 'F' or 'A', got {order!r}")
         xp = self._xp
-        return LogReal._new(xp.reshape(self._sign, shape), xp.reshape(self._logabs, shape))
+        return LogReal._new(xp.reshape(self._sign, dims), xp.reshape(self._logabs, dims))
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -249,7 +273,7 @@ class LogReal:
         >>> lr.exp([1000.0, -800.0, -745.0]).to_real()
         array([    inf, 0.e+000, 5.e-324])
         """
-        with quiet():
+        with np.errstate(over="ignore"):  # beyond float range: +-inf, as documented
             return self._sign * self._xp.exp(self._logabs)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -280,6 +304,24 @@ class LogReal:
         return f"LogReal({body}{suffix})"
 
     __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        """A 0-d LogReal formats like a float (``f"{x:.3f}"``), also beyond float range."""
+        if not spec:
+            return str(self)
+        if self.ndim != 0:
+            raise TypeError(f"unsupported format string {spec!r} for a LogReal array")
+        return _format.format_scalar(float(self._sign), float(self._logabs), spec)
+
+    def __copy__(self) -> LogReal:
+        xp = self._xp
+        return LogReal._new(xp.asarray(self._sign, copy=True), xp.asarray(self._logabs, copy=True))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> LogReal:
+        return self.__copy__()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (self._sign, self._logabs))
 
     # -- arithmetic ---------------------------------------------------------
 
@@ -327,12 +369,16 @@ class LogReal:
     def __matmul__(self, other: Any) -> LogReal:
         if not _accepts(other):
             return NotImplemented  # e.g. a traced value of lr.grad takes over
-        return _UFUNCS[np.matmul](self, other)
+        from ._reduce import matmul  # the contraction imports this module
+
+        return matmul(self, other)  # type: ignore[no-any-return]
 
     def __rmatmul__(self, other: Any) -> LogReal:
         if not _accepts(other):
             return NotImplemented
-        return _UFUNCS[np.matmul](other, self)
+        from ._reduce import matmul
+
+        return matmul(other, self)  # type: ignore[no-any-return]
 
     # -- exact comparisons on (sign, logabs) ---------------------------------
 
@@ -362,7 +408,9 @@ class LogReal:
             raise TypeError(f"{name}.{method} is not supported for LogReal")
         if kwargs:
             raise TypeError(f"{name} on a LogReal takes no keywords (got {sorted(kwargs)})")
-        fn = _UFUNCS.get(ufunc)
+        from ._dispatch import UFUNCS  # the one table, beside the functions it names
+
+        fn = UFUNCS.get(ufunc)
         if fn is None:
             raise TypeError(f"{name} is not supported for LogReal (no float fallback)")
         return fn(*inputs)
@@ -370,7 +418,9 @@ class LogReal:
     def __array_function__(
         self, func: Callable[..., Any], types: Any, args: Any, kwargs: Any
     ) -> Any:
-        fn = _FUNCTIONS.get(func)
+        from ._dispatch import FUNCTIONS
+
+        fn = FUNCTIONS.get(func)
         if fn is None:
             name = getattr(func, "__name__", repr(func))
             raise TypeError(f"numpy.{name} is not supported for LogReal (no float fallback)")
@@ -450,7 +500,7 @@ def _multiply(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
     fused = _fused("multiply", x, y, xp)
     if fused is not None:
         return fused
-    with quiet():
+    with np.errstate(invalid="ignore", over="ignore"):  # 0 * inf = nan; e**a e**b overflows
         return _settle(x._sign * y._sign, x._logabs + y._logabs, xp)
 
 
@@ -459,8 +509,8 @@ def _divide(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
     fused = _fused("divide", x, y, xp)
     if fused is not None:
         return fused
-    with quiet():
-        sign = x._sign * xp.where(y._sign == 0, 1.0, y._sign)
+    sign = x._sign * xp.where(y._sign == 0, 1.0, y._sign)
+    with np.errstate(invalid="ignore", over="ignore"):  # 0 / 0 and inf / inf = nan
         return _settle(sign, x._logabs - y._logabs, xp)
 
 
@@ -469,6 +519,12 @@ def power(x: LogReal, p: Any) -> LogReal:
     if isinstance(p, LogReal):
         p = p.to_real()
     xp = x._xp
+    odd_int = None  # the parity of a Python int exponent, which a float may not keep
+    shift = 0  # p = float(p) * 2**shift for ints beyond float range
+    if type(p) is int and abs(p) > 2**53:
+        odd_int = p % 2 == 1
+        shift = max(0, abs(p).bit_length() - 100)  # p then fits float32 too
+        p = float(p >> shift) if p > 0 else -float(-p >> shift)
     if is_python_scalar(p):
         p = xp.asarray(float(p), dtype=x.dtype)
     elif not _accepts(p):
@@ -479,18 +535,24 @@ def power(x: LogReal, p: Any) -> LogReal:
     p = xp.astype(p, dtype)
     s, la = xp.astype(x._sign, dtype), xp.astype(x._logabs, dtype)
     _broadcast_shape(x.shape, tuple(p.shape))
-    with quiet():
-        integral = xp.isfinite(p) & (p == xp.round(p))
-        odd = integral & (xp.remainder(p, 2.0) == 1.0)
-        even = xp.isinf(p) | (integral & ~odd)
-        neg_sign = xp.where(odd, -1.0, xp.where(even, xp.ones_like(p), math.nan))
-        zero_sign = xp.astype(p <= 0, dtype)  # 0 ** p: zero for p > 0, one or inf else
-        sign = xp.where(s < 0, neg_sign, xp.where(s == 0, zero_sign, s))
-        logabs = xp.where(la == 0, 0.0, p * la)  # |x| = 1 stays 1, even for inf or nan p
-        one = p == 0  # x ** 0 is 1 for every x, nan included (IEEE pow)
-        sign = xp.where(one, 1.0, sign)
-        logabs = xp.where(one, 0.0, logabs)
-        return LogReal._new(*canonical(sign, logabs, xp))
+    integral = xp.isfinite(p) & (p == xp.round(p))
+    odd = integral & (xp.remainder(xp.where(integral, p, 0.0), 2.0) == 1.0)
+    even = xp.isinf(p) | (integral & ~odd)
+    neg_sign = xp.where(odd, -1.0, xp.where(even, xp.ones_like(p), math.nan))
+    if odd_int is not None:
+        neg_sign = xp.full_like(p, -1.0 if odd_int else 1.0)
+    zero_sign = xp.astype(p <= 0, dtype)  # 0 ** p: zero for p > 0, one or inf else
+    sign = xp.where(s < 0, neg_sign, xp.where(s == 0, zero_sign, s))
+    with np.errstate(invalid="ignore", over="ignore"):  # 0 * inf = nan; overflow: inf
+        scaled = p * la
+        while shift:  # exact powers of two: p * la rounded once, or +-inf
+            step = min(shift, 100)
+            scaled, shift = scaled * 2.0**step, shift - step
+        logabs = xp.where(la == 0, 0.0, scaled)  # |x| = 1 stays 1, even for inf or nan p
+    one = p == 0  # x ** 0 is 1 for every x, nan included (IEEE pow)
+    sign = xp.where(one, 1.0, sign)
+    logabs = xp.where(one, 0.0, logabs)
+    return LogReal._new(*canonical(sign, logabs, xp))
 
 
 def _equal(x: LogReal, y: LogReal, xp: Namespace) -> Array:
@@ -504,9 +566,9 @@ def _not_equal(x: LogReal, y: LogReal, xp: Namespace) -> Array:
 def _less(x: LogReal, y: LogReal, xp: Namespace) -> Array:
     # Same sign: compare sign * logabs (reversed order for negatives).  The
     # zero has sign 0 and logabs -inf, whose product is nan: never less.
-    with quiet():
+    with np.errstate(invalid="ignore"):  # the zero: 0 * -inf = nan, never less
         same = (x._sign == y._sign) & (x._sign * x._logabs < y._sign * y._logabs)
-        return (x._sign < y._sign) | same
+    return (x._sign < y._sign) | same
 
 
 def _less_equal(x: LogReal, y: LogReal, xp: Namespace) -> Array:
@@ -576,30 +638,35 @@ def _ufunc_binary(kernel: Callable[..., Any]) -> Callable[[object, object], Any]
     return call
 
 
-for _ufunc, _kernel in [
-    (np.add, _add),
-    (np.subtract, _subtract),
-    (np.multiply, _multiply),
-    (np.divide, _divide),
-    (np.equal, _equal),
-    (np.not_equal, _not_equal),
-    (np.less, _less),
-    (np.less_equal, _less_equal),
-]:
-    _UFUNCS[_ufunc] = _ufunc_binary(_kernel)
-_UFUNCS[np.greater] = lambda a, b: _UFUNCS[np.less](b, a)
-_UFUNCS[np.greater_equal] = lambda a, b: _UFUNCS[np.less_equal](b, a)
-_UFUNCS[np.negative] = lambda a: -a
-_UFUNCS[np.positive] = lambda a: a
-_UFUNCS[np.absolute] = abs
-_UFUNCS[np.sqrt] = sqrt
-_UFUNCS[np.log] = log
-_UFUNCS[np.power] = lambda a, b: power(_as_logreal(a), b)
-_UFUNCS[np.isnan] = lambda a: a._xp.isnan(a._logabs)
-_UFUNCS[np.isinf] = lambda a: a._logabs == math.inf
-_UFUNCS[np.isfinite] = lambda a: a._xp.isfinite(a._logabs) | (a._sign == 0)
-_FUNCTIONS[np.shape] = lambda a: a.shape
-_FUNCTIONS[np.ndim] = lambda a: a.ndim
-_FUNCTIONS[np.size] = lambda a: a.size
-_FUNCTIONS[np.transpose] = lambda a, axes=None: a.transpose(*(() if axes is None else (axes,)))
-_FUNCTIONS[np.reshape] = lambda a, shape, **kw: a.reshape(shape)
+# The ufuncs that act on LogReal elementwise; logreal._dispatch adds the rest.
+ELEMENTWISE: dict[np.ufunc, Callable[..., Any]] = {
+    np.add: _ufunc_binary(_add),
+    np.subtract: _ufunc_binary(_subtract),
+    np.multiply: _ufunc_binary(_multiply),
+    np.divide: _ufunc_binary(_divide),
+    np.equal: _ufunc_binary(_equal),
+    np.not_equal: _ufunc_binary(_not_equal),
+    np.less: _ufunc_binary(_less),
+    np.less_equal: _ufunc_binary(_less_equal),
+    np.greater: lambda a, b: _ufunc_binary(_less)(b, a),
+    np.greater_equal: lambda a, b: _ufunc_binary(_less_equal)(b, a),
+    np.negative: lambda a: -a,
+    np.positive: lambda a: a,
+    np.absolute: abs,
+    np.sqrt: sqrt,
+    np.log: log,
+    np.power: lambda a, b: power(_as_logreal(a), b),
+    np.isnan: lambda a: a._xp.isnan(a._logabs),
+    np.isinf: lambda a: a._logabs == math.inf,
+    np.isfinite: lambda a: a._xp.isfinite(a._logabs) | (a._sign == 0),
+}
+
+
+def np_reshape(a: LogReal, shape: Any = None, order: str = "C", **kw: Any) -> LogReal:
+    """``np.reshape`` (NumPy 2: ``shape`` or the old ``newshape``; ``copy`` honoured)."""
+    shape = kw.pop("newshape", shape)
+    copy = kw.pop("copy", None)
+    if kw or shape is None:
+        raise TypeError(f"numpy.reshape on a LogReal: unexpected arguments {sorted(kw)}")
+    out = a.reshape(shape, order=order)
+    return out.__copy__() if copy else out

@@ -50,7 +50,7 @@ import math
 
 import numpy as np
 
-from ._backend import Array, Namespace, is_numpy, quiet
+from ._backend import Array, Namespace, is_numpy
 from ._logreal import LogReal, _broadcast_shape
 from ._special import signed_logsum
 
@@ -163,7 +163,8 @@ def _scaled(s: Array, lg: Array, axis: int, xp: Namespace) -> tuple[Array, Array
     may underflow), and a flag per row (``axis=-1``) or column (``axis=-2``)
     holding an infinity or nan, whose entries the caller recomputes.
     """
-    with quiet():  # -inf - shift, and its TwoSum error (nan), are meant
+    # -inf - shift and its TwoSum error (nan), e**d far below the shift (0): meant
+    with np.errstate(invalid="ignore", under="ignore"):
         ok = lg < math.inf  # False at +inf and nan
         special = ~xp.all(ok, axis=axis)
         lf = xp.where(ok, lg, -math.inf)
@@ -200,7 +201,8 @@ def _shifted_log(s: Array, r: Array, c: Array, xp: Namespace) -> tuple[Array, Ar
     ln2_hi = math.trunc(LN2_A / g) * g
     ln2_lo = (LN2_A - ln2_hi) + LN2_B
     m, e = _frexp(xp.abs(s), xp)
-    with quiet():  # log 0 = -inf for the exact zeros; r + c may overflow to inf
+    # log 0 = -inf for the exact zeros; r + c may overflow to inf
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
         lo = xp.log(m)
         del m
         hi = e * ln2_hi  # in place from here: fewer temporaries of the full size
@@ -232,7 +234,7 @@ def _frexp(x: Array, xp: Namespace) -> tuple[Array, Array]:
     if is_numpy(xp):
         m, e = np.frexp(x)
         return m, xp.astype(e, x.dtype)
-    with quiet():
+    with np.errstate(invalid="ignore", over="ignore"):  # inf: log2 inf, inf - inf
         nz = x > 0
         safe = xp.where(nz, x, 1.0)
         e = xp.floor(xp.log2(safe)) + 1.0

@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _dask, _norms_fast
-from ._backend import Array, Namespace, is_numpy, namespace, normalize_axis, quiet, scalar_out
+from ._backend import Array, Namespace, is_numpy, namespace, normalize_axis, scalar_out
 from ._logreal import LogReal
 from ._norms_numpy import NumpyTiles
 from ._norms_state import Reduction
@@ -46,14 +46,21 @@ _SQUARE = 1 << 8
 
 
 def _order(p: object) -> float:
-    """``p`` as a float; TypeError unless it is a real number, ValueError for nan."""
+    """``p`` as a float (None: 2); ValueError, as NumPy's, unless it is a real number.
+
+    A Python int beyond float range is +-inf (the limit of the p-norm).
+    """
+    if p is None:
+        return 2.0
     if isinstance(p, np.ndarray) and p.ndim == 0 and p.dtype.kind in "iuf":
         p = p[()]
     if isinstance(p, bool | np.bool_) or not isinstance(p, numbers.Real):
-        raise TypeError(
-            f"p must be a real number (inf, -inf, 0 and fractions included); got {p!r} "
-            f"of type {type(p).__name__} (logreal computes vector norms only)"
+        raise ValueError(
+            f"invalid norm order {p!r} for vectors: p must be a real number "
+            f"(inf, -inf, 0 and fractions included; logreal computes vector norms only)"
         )
+    if type(p) is int and abs(p) >= 2**1024:
+        return math.inf if p > 0 else -math.inf
     q = float(p)
     if math.isnan(q):
         raise ValueError("p must not be nan")
@@ -253,9 +260,8 @@ def _real_norm(x: object, p: float, axis: Axis, keepdims: bool, log: bool) -> Ar
         v = a if plan.perm == tuple(range(a.ndim)) else xp.permute_dims(a, plan.perm)
         if a.ndim == 0:
             v = xp.reshape(v, (1,))
-        with quiet():
-            flat = _rows(v, len(plan.out_shape), red, log, xp)
-    with quiet():  # float32 output: a norm beyond float32's range rounds to inf
+        flat = _rows(v, len(plan.out_shape), red, log, xp)
+    with np.errstate(over="ignore"):  # float32 output: a norm beyond its range is inf
         flat = xp.astype(flat, dtype)
     out = xp.reshape(flat, plan.keep_shape if keepdims else plan.out_shape)
     return scalar_out(out, xp)
@@ -269,36 +275,36 @@ def _logreal_lognorm(x: LogReal, p: float, axis: Axis, keepdims: bool) -> Array:
     xp = x._xp
     axes = normalize_axis(axis, x.ndim)
     la = x.logabs
-    with quiet():
-        nan = xp.isnan(la)
-        if la.size == 0 or math.prod(la.shape[i] for i in axes) == 0:
-            shape = _plan(tuple(la.shape), axes).keep_shape
-            fill = math.inf if p < 0 else -math.inf
-            out = xp.full(shape, fill, dtype=la.dtype)
-        elif p == math.inf:
-            m = xp.max(xp.where(nan, -math.inf, la), axis=axes, keepdims=True)
-            has_nan = xp.any(nan, axis=axes, keepdims=True)
-            out = xp.where(m == math.inf, math.inf, xp.where(has_nan, math.nan, m))
-        elif p == -math.inf:
-            m = xp.min(xp.where(nan, math.inf, la), axis=axes, keepdims=True)
-            out = xp.where(xp.any(nan, axis=axes, keepdims=True), math.nan, m)
-        elif p == 0:
-            count = xp.sum(xp.astype(x.sign != 0, la.dtype), axis=axes, keepdims=True)
+    nan = xp.isnan(la)
+    if la.size == 0 or math.prod(la.shape[i] for i in axes) == 0:
+        shape = _plan(tuple(la.shape), axes).keep_shape
+        fill = math.inf if p < 0 else -math.inf
+        out = xp.full(shape, fill, dtype=la.dtype)
+    elif p == math.inf:
+        m = xp.max(xp.where(nan, -math.inf, la), axis=axes, keepdims=True)
+        has_nan = xp.any(nan, axis=axes, keepdims=True)
+        out = xp.where(m == math.inf, math.inf, xp.where(has_nan, math.nan, m))
+    elif p == -math.inf:
+        m = xp.min(xp.where(nan, math.inf, la), axis=axes, keepdims=True)
+        out = xp.where(xp.any(nan, axis=axes, keepdims=True), math.nan, m)
+    elif p == 0:
+        count = xp.sum(xp.astype(x.sign != 0, la.dtype), axis=axes, keepdims=True)
+        with np.errstate(divide="ignore"):  # IEEE: log 0 = -inf, x / 0 = inf
             out = xp.log(count)
+    else:
+        # Shift by the extreme finite log-magnitude M, then log-sum-exp of
+        # p * (log|x| - M) <= 0: log ||x||_p = M + logsumexp(...) / p.
+        finite = xp.isfinite(la)
+        if p > 0:
+            m = xp.max(xp.where(finite, la, -math.inf), axis=axes, keepdims=True)
         else:
-            # Shift by the extreme finite log-magnitude M, then log-sum-exp of
-            # p * (log|x| - M) <= 0: log ||x||_p = M + logsumexp(...) / p.
-            finite = xp.isfinite(la)
-            if p > 0:
-                m = xp.max(xp.where(finite, la, -math.inf), axis=axes, keepdims=True)
-            else:
-                m = xp.min(xp.where(finite, la, math.inf), axis=axes, keepdims=True)
-            m = xp.where(xp.isfinite(m), m, 0.0)
-            w = xp.where(nan, math.nan, xp.ones_like(la))
-            _, total = signed_logsum(w, p * (la - m), axes, True, xp)
-            out = m + total / p
-            if p > 0:  # the hypot rule: an infinity wins over a nan
-                out = xp.where(xp.any(la == math.inf, axis=axes, keepdims=True), math.inf, out)
+            m = xp.min(xp.where(finite, la, math.inf), axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0.0)
+        w = xp.where(nan, math.nan, xp.ones_like(la))
+        _, total = signed_logsum(w, p * (la - m), axes, True, xp)
+        out = m + total / p
+        if p > 0:  # the hypot rule: an infinity wins over a nan
+            out = xp.where(xp.any(la == math.inf, axis=axes, keepdims=True), math.inf, out)
     if not keepdims and axes:
         out = xp.squeeze(out, axis=axes)
     return out

@@ -60,7 +60,8 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     slow whenever the other cores are busy.
     """
     k = a.shape[0] // _DOT_ROW * _DOT_ROW
-    rest = float(np.dot(a[k:], b[k:]))
+    with np.errstate(over="ignore"):  # IEEE: overflow gives inf
+        rest = float(np.dot(a[k:], b[k:]))
     if not k:
         return rest
     return float(np.vecdot(a[:k].reshape(-1, _DOT_ROW), b[:k].reshape(-1, _DOT_ROW)).sum()) + rest
@@ -135,7 +136,8 @@ def _power_numpy(t: np.ndarray, p: float, buf: np.ndarray) -> tuple[np.ndarray, 
         if not bool(np.all((total >= SAFE_LO) & (total <= SAFE_HI))):
             return None
         return (np.ones(t.shape[0]), *_grid_sum_numpy(a, total, _work(buf, t, 1)), no, no)
-    np.divide(a, m[:, None], out=a)
+    with np.errstate(over="ignore"):  # IEEE: overflow gives inf
+        np.divide(a, m[:, None], out=a)
     np.power(a, p, out=a)
     bound = np.full(t.shape[0], float(t.shape[1]))
     return (m, *_grid_sum_numpy(a, bound, _work(buf, t, 1)), no, no)

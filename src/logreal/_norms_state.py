@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._backend import Array, Namespace, is_numpy, quiet
+from ._backend import Array, Namespace, is_numpy
 
 __all__ = ["GRID", "SAFE_HI", "SAFE_LO", "SMALL_P", "Reduction", "State", "two_sum"]
 
@@ -104,12 +104,14 @@ def _ratio_pow(a: Array, m: Array, p: float, xp: Namespace) -> Array:
     an exact Dekker product.
     """
     if abs(p) >= SMALL_P:
-        return xp.pow(a / m, p)
+        with np.errstate(over="ignore", divide="ignore"):  # intended IEEE inf/nan
+            return xp.pow(a / m, p)
     fa, ka = _frexp(a, xp)
     fm, km = _frexp(m, xp)
     k = ka - km
     z, z_err = _two_prod(k * _LN2_HI, p)
-    rest = p * (k * _LN2_LO + xp.log(fa / fm)) + z_err
+    with np.errstate(divide="ignore"):  # IEEE: log 0 = -inf, x / 0 = inf
+        rest = p * (k * _LN2_LO + xp.log(fa / fm)) + z_err
     return xp.exp(z) * xp.exp(rest)
 
 
@@ -152,9 +154,10 @@ class State(NamedTuple):
 
 def _rowdot(a: Array, b: Array, xp: Namespace) -> Array:
     """Dot products of the rows of two tiles (NumPy: einsum, on one thread)."""
-    if is_numpy(xp):
-        return np.einsum("ij,ij->i", a, b)
-    return xp.vecdot(a, b, axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):  # checked against SAFE_LO/HI
+        if is_numpy(xp):
+            return np.einsum("ij,ij->i", a, b)
+        return xp.vecdot(a, b, axis=-1)
 
 
 def _p2_tile(x: Array, xp: Namespace) -> State:
@@ -222,11 +225,10 @@ def _merge_states(st: State, p: float, xp: Namespace) -> State:
     exactly, and all the parts are summed on a grid as in a tile.
     """
     m = xp.max(st.scale, axis=0) if p > 0 else xp.min(st.scale, axis=0)
-    with quiet():
-        same = st.scale == m  # also 0 == 0 and inf == inf
-        f = xp.where(same, 1.0, _ratio_pow(st.scale, xp.where(same, 1.0, m), p, xp))
-        hi, err = _two_prod(st.hi, f)
-        lo = st.lo * f + err
+    same = st.scale == m  # also 0 == 0 and inf == inf
+    f = xp.where(same, 1.0, _ratio_pow(st.scale, xp.where(same, 1.0, m), p, xp))
+    hi, err = _two_prod(st.hi, f)
+    lo = st.lo * f + err
     parts = xp.permute_dims(xp.concat([hi, lo], axis=0), (1, 0))
     total_hi, total_lo = _grid_sum(parts, xp.sum(xp.abs(parts), axis=-1), xp)
     return State(m, total_hi, total_lo, xp.any(st.nan, axis=0), xp.any(st.inf, axis=0))
@@ -248,12 +250,16 @@ def _root(s: Array, e: Array, p: float, xp: Namespace) -> tuple[Array, Array]:
         r = xp.sqrt(s)
         sq, sq_err = _two_prod(r, r)
         residual = ((s - sq) - sq_err) + e  # s - sq is exact (Sterbenz)
-        return r, xp.where(live, residual / (2.0 * r), 0.0)
-    r = xp.pow(s, 1.0 / p)
+        with np.errstate(invalid="ignore"):  # IEEE: inf - inf, 0 * inf give nan
+            return r, xp.where(live, residual / (2.0 * r), 0.0)
+    with np.errstate(over="ignore"):  # IEEE: overflow gives inf
+        r = xp.pow(s, 1.0 / p)
     if abs(p) < 1:  # (r may overflow: S**(1/p) for p = 0.01 and S = 1e4)
-        return r, xp.where(live & xp.isfinite(r), r * (e / s) / p, 0.0)
+        with np.errstate(invalid="ignore"):  # IEEE: inf - inf, 0 * inf give nan
+            return r, xp.where(live & xp.isfinite(r), r * (e / s) / p, 0.0)
     rp = xp.pow(r, p)
-    residual = ((s - rp) + e) / rp
+    with np.errstate(invalid="ignore"):  # IEEE: inf - inf, 0 * inf give nan
+        residual = ((s - rp) + e) / rp
     return r, xp.where(live & (r > 0) & xp.isfinite(r), r * residual / p, 0.0)
 
 
@@ -270,21 +276,26 @@ def _finish(st: State, p: float, log: bool, xp: Namespace) -> Array:
     ok = xp.isfinite(scale) & (scale > 0)
     if not log:
         r, dr = _root(s, e, p, xp)
-        out = (r + dr) * scale  # exact scaling unless the norm is subnormal
+        with np.errstate(over="ignore"):  # IEEE: overflow gives inf
+            out = (r + dr) * scale  # exact scaling unless the norm is subnormal
     else:
         # log ||x|| = log(scale) + log(S) / p, with log(scale) = k ln2_hi (exact)
         # + rest and one rounding at the end; S near 1 through log1p.
         big, rest = _log_scale(xp.where(ok, scale, 1.0), xp)
         near_one = (s >= 0.5) & (s <= 2.0)
-        log_s = xp.where(near_one, xp.log1p((s - 1.0) + e), xp.log(s) + xp.log1p(e / s))
+        with np.errstate(invalid="ignore", divide="ignore"):  # intended IEEE inf/nan
+            log_s = xp.where(near_one, xp.log1p((s - 1.0) + e), xp.log(s) + xp.log1p(e / s))
         out = big + (rest + log_s / p)
         if p in (1, 2):
             # scale**p is a power of two: inside the range, log of the exact
             # double-double sum of |x|**p (no cancellation between the parts).
-            sp = scale * scale if p == 2 else scale
-            total, total_err = s * sp, e * sp
-            inside = ok & (total >= 2.0**-1000) & (total <= 2.0**1000)
-            out = xp.where(inside, (xp.log(total) + xp.log1p(total_err / total)) / p, out)
+            with np.errstate(
+                over="ignore", invalid="ignore", divide="ignore"
+            ):  # intended IEEE inf/nan
+                sp = scale * scale if p == 2 else scale
+                total, total_err = s * sp, e * sp
+                inside = ok & (total >= 2.0**-1000) & (total <= 2.0**1000)
+                out = xp.where(inside, (xp.log(total) + xp.log1p(total_err / total)) / p, out)
         zero = (s == 0) | (scale == 0)  # scale 0: a zero row (p > 0), a zero (p < 0)
         out = xp.where(zero, -math.inf, xp.where(scale == math.inf, math.inf, out))
     if p > 0:
@@ -335,15 +346,15 @@ class Reduction:
 
     def finish(self, part: tuple[Array, ...], log: bool, xp: Namespace) -> Array:
         p = self.p
-        with quiet():
-            if p not in (0, math.inf, -math.inf):
-                return _finish(State(*part), p, log, xp)
-            if p == 0:
-                out = part[0]
-            else:
-                m, nan = part
-                hypot = (m == math.inf) if p > 0 else xp.zeros_like(nan)  # inf beats nan
-                out = xp.where(hypot, math.inf, xp.where(nan, math.nan, m))
+        if p not in (0, math.inf, -math.inf):
+            return _finish(State(*part), p, log, xp)
+        if p == 0:
+            out = part[0]
+        else:
+            m, nan = part
+            hypot = (m == math.inf) if p > 0 else xp.zeros_like(nan)  # inf beats nan
+            out = xp.where(hypot, math.inf, xp.where(nan, math.nan, m))
+        with np.errstate(divide="ignore"):  # IEEE: log 0 = -inf, x / 0 = inf
             return xp.log(out) if log else out
 
     def empty(self, rows: int, log: bool, xp: Namespace) -> Array:

@@ -37,7 +37,8 @@ inside.
     broadcasting (``np.matmul``, ``lr.matmul``, ufuncs).  A stack is the
     user's array itself (NumPy or LogReal).
 
-Classes compute under :func:`logreal._backend.quiet`, held by the callers.
+Special values (0 * inf, log 0) are intended where they arise; the operations
+that make them silence NumPy's warnings with ``np.errstate``, one at a time.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ._backend import Array, Namespace, namespace, quiet
+from ._backend import Array, Namespace, namespace
 from ._logreal import LogReal
 from ._special import canonical, signed_logsum
 
@@ -117,15 +118,14 @@ def frexp(a: Array, xp: Namespace) -> tuple[Array, Array]:
         m, e = native(a)
         return m, xp.astype(e, xp.int64)
     # Portable fallback: an estimate from log2, then exact fix-ups by powers of 2.
-    with quiet():
-        live = xp.isfinite(a) & (a != 0)
-        e = xp.where(live, xp.floor(xp.log2(xp.abs(xp.where(live, a, 1.0)))) + 1, 0.0)
-        e = xp.astype(e, xp.int64)
-        m = ldexp(a, -e, xp)
-        low = live & (xp.abs(m) < 0.5)
-        high = live & (xp.abs(m) >= 1.0)
-        m = xp.where(low, m * 2.0, xp.where(high, m * 0.5, m))
-        e = e - xp.astype(low, xp.int64) + xp.astype(high, xp.int64)
+    live = xp.isfinite(a) & (a != 0)
+    e = xp.where(live, xp.floor(xp.log2(xp.abs(xp.where(live, a, 1.0)))) + 1, 0.0)
+    e = xp.astype(e, xp.int64)
+    m = ldexp(a, -e, xp)
+    low = live & (xp.abs(m) < 0.5)
+    high = live & (xp.abs(m) >= 1.0)
+    m = xp.where(low, m * 2.0, xp.where(high, m * 0.5, m))
+    e = e - xp.astype(low, xp.int64) + xp.astype(high, xp.int64)
     return m, e
 
 
@@ -133,14 +133,14 @@ def ldexp(m: Array, e: Array, xp: Namespace) -> Array:
     """``m * 2**e`` rounded once (for ``|m|`` in [2**-600, 1) or special)."""
     native = getattr(xp, "ldexp", None)
     if native is not None:
-        return native(m, e)
+        with np.errstate(over="ignore"):  # IEEE: overflow gives inf
+            return native(m, e)
     # Three exact power-of-two factors; the clip only removes exponents whose
     # result is 0 or inf anyway.
     e = xp.clip(e, -2400, 2400)
     parts = (e // 3, e // 3, e - 2 * (e // 3))
-    with quiet():
-        for p in parts:
-            m = m * xp.pow(2.0, xp.astype(p, m.dtype))
+    for p in parts:
+        m = m * xp.pow(2.0, xp.astype(p, m.dtype))
     return m
 
 
@@ -180,7 +180,7 @@ class Real:
     and a max) it carries no error beyond its own rounding and is kept.
     Otherwise (a partial product under- or overflows, or a factor is 0, inf
     or nan) it is redone with mantissas renormalised by ``frexp`` at every
-    step, which no range can break.  Callers hold :func:`quiet`.
+    step, which no range can break.
     """
 
     commutative = True
@@ -270,15 +270,18 @@ class Real:
     # -- arithmetic ------------------------------------------------------------
 
     def mul(self, p: Scaled, q: Scaled) -> Scaled:
-        r = p[0] * q[0]
+        with np.errstate(over="ignore", invalid="ignore"):  # intended IEEE inf/nan
+            r = p[0] * q[0]
         if self._fits(r):
             return r, _add_e(p[1], q[1])
         (pm, pe), (qm, qe) = self._normal(p), self._normal(q)
-        m, k = frexp(pm * qm, self.xp)
+        with np.errstate(invalid="ignore"):  # IEEE: inf - inf, 0 * inf give nan
+            m, k = frexp(pm * qm, self.xp)
         return m, pe + qe + k
 
     def divide(self, p: Scaled, q: Scaled) -> Scaled:
-        r = p[0] / q[0]
+        with np.errstate(over="ignore"):  # IEEE: overflow gives inf
+            r = p[0] / q[0]
         if self._fits(r):
             return r, _add_e(p[1], q[1], -1)
         (pm, pe), (qm, qe) = self._normal(p), self._normal(q)
@@ -292,14 +295,16 @@ class Real:
         if length == 0:
             return self.one()
         if self._uniform(st):
-            c = xp.cumulative_prod(st[0], axis=0)  # every partial product is checked
+            with np.errstate(over="ignore", invalid="ignore"):  # caught by _fits below
+                c = xp.cumulative_prod(st[0], axis=0)  # every partial product is checked
             if self._fits(c):
                 return c[-1:, ...], None if st[1] is None else st[1] * length
         m, e = self._normal(st)
         out = None
         for a in range(0, length, BLOCK):
             b = min(a + BLOCK, length)
-            tm, te = frexp(xp.prod(_rows(m[a:b, ...], 1.0, xp), axis=1), xp)
+            with np.errstate(invalid="ignore"):  # 0 * inf = nan among special factors
+                tm, te = frexp(xp.prod(_rows(m[a:b, ...], 1.0, xp), axis=1), xp)
             pm, pe = frexp(xp.prod(tm, axis=0, keepdims=True), xp)
             total = xp.sum(e[a:b, ...], axis=0, keepdims=True)
             part = (pm, pe + total + xp.sum(te, axis=0, keepdims=True))
@@ -323,7 +328,8 @@ class Real:
             v = xp.flip(m, axis=0) if reverse else m
             if seed is not None:
                 v = xp.concat([v[:1, ...] * seed[0], v[1:, ...]], axis=0)
-            c = xp.cumulative_prod(v, axis=0)
+            with np.errstate(over="ignore", invalid="ignore"):  # caught by _fits below
+                c = xp.cumulative_prod(v, axis=0)
             if self._fits(c):
                 return (xp.flip(c, axis=0) if reverse else c), None if seed is None else seed[1]
         # The exact path, CHUNK elements at a time into preallocated results.
@@ -389,12 +395,15 @@ class Real:
         if e is None:
             return m
         if self._uniform(st) and -1022 <= int(xp.min(e)) and int(xp.max(e)) <= 1023:
-            return m * xp.pow(2.0, xp.astype(e, self.f64))  # 2**e is normal: one rounding
+            with np.errstate(over="ignore"):  # IEEE: overflow gives inf
+                return m * xp.pow(2.0, xp.astype(e, self.f64))  # 2**e is normal: one rounding
         return ldexp(m, xp.broadcast_to(e, m.shape), xp)
 
     def finish(self, st: Scaled) -> Array:
         """The values in the output dtype, each rounded once."""
-        return self.xp.astype(self.finish_f64(st), self.dtype, copy=False)
+        f64 = self.finish_f64(st)
+        with np.errstate(over="ignore"):  # beyond float32's range: inf, as IEEE rounds
+            return self.xp.astype(f64, self.dtype, copy=False)
 
     def store(self, out: Array, i: int, j: int, st: Scaled, check: bool = False) -> bool:
         """Write ``st`` into ``out[i:j]``; with ``check``, whether reading it
@@ -453,7 +462,8 @@ def _scaled_scan(m: Array, e: Array, seed: Scaled | None, xp: Namespace) -> Scal
     if seed is not None:
         m = xp.concat([m[:1, ...] * seed[0], m[1:, ...]], axis=0)
         e = xp.concat([e[:1, ...] + seed[1], e[1:, ...]], axis=0)
-    c = xp.cumulative_prod(_rows(m, 1.0, xp), axis=1)
+    with np.errstate(invalid="ignore"):  # 0 * inf = nan among special factors
+        c = xp.cumulative_prod(_rows(m, 1.0, xp), axis=1)
     ce = xp.cumulative_sum(_rows(e, 0, xp), axis=1)
     tm, te = frexp(c[:, -1, ...], xp)
     te = te + ce[:, -1, ...]
@@ -478,8 +488,9 @@ Logs = tuple[Array, Array, Array | None]
 
 def _two_sum_err(a: Array, b: Array, s: Array) -> Array:
     """The exact error ``(a + b) - s`` of ``s = fl(a + b)`` (Knuth's TwoSum)."""
-    bb = s - a
-    return (a - (s - bb)) + (b - bb)
+    with np.errstate(invalid="ignore"):  # IEEE: inf - inf, 0 * inf give nan
+        bb = s - a
+        return (a - (s - bb)) + (b - bb)
 
 
 def _compensated_cumsum(v: Array, lo: Array | None, xp: Namespace) -> tuple[Array, Array]:
@@ -492,10 +503,12 @@ def _compensated_cumsum(v: Array, lo: Array | None, xp: Namespace) -> tuple[Arra
     cumsum of 10^5 logs is thousands of ulps off.  Where a prefix is not
     finite (a zero, an infinity or a nan among the logs) it is the plain sum.
     """
-    s = xp.cumulative_sum(v, axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf, overflow: IEEE
+        s = xp.cumulative_sum(v, axis=0)
     prev = xp.concat([xp.zeros_like(s[:1, ...]), s[:-1, ...]], axis=0)
-    h = prev + v  # equals s for a sequential cumsum; kept for any other backend
-    d = (h - s) + _two_sum_err(prev, v, h)
+    with np.errstate(over="ignore", invalid="ignore"):  # intended IEEE inf/nan
+        h = prev + v  # equals s for a sequential cumsum; kept for any other backend
+        d = (h - s) + _two_sum_err(prev, v, h)
     del prev, h  # temporaries die early: the block's memory bound
     if lo is not None:
         d = d + lo
@@ -529,7 +542,8 @@ class Log:
             return src.sign[a:b, ...], src.logabs[a:b, ...], None
         xp = self.xp
         v = xp.astype(src[a:b, ...], self.dtype, copy=False)
-        s, la = canonical(xp.sign(v), xp.log(xp.abs(v)), xp)
+        with np.errstate(divide="ignore"):  # IEEE: log 0 = -inf, x / 0 = inf
+            s, la = canonical(xp.sign(v), xp.log(xp.abs(v)), xp)
         return s, la, None
 
     def length(self, st: Logs) -> int:
@@ -574,7 +588,8 @@ class Log:
         """``p.la + sign * q.la`` as (hi, lo): the rounding error of the sum is
         kept (TwoSum), so chains of products stay compensated."""
         a, b = p[1], sign * q[1]
-        h = a + b
+        with np.errstate(over="ignore", invalid="ignore"):  # intended IEEE inf/nan
+            h = a + b
         lo = _two_sum_err(a, b, h)
         if p[2] is not None:
             lo = lo + p[2]
@@ -679,7 +694,8 @@ class Log:
     def store(self, out: Any, i: int, j: int, st: Logs, check: bool = False) -> bool:
         s, la = self._finish(st)
         if self.real_io:
-            out[i:j, ...] = s * self.xp.exp(la)
+            with np.errstate(over="ignore"):  # IEEE: overflow gives inf
+                out[i:j, ...] = s * self.xp.exp(la)
             return not check
         out[0][i:j, ...] = s
         out[1][i:j, ...] = la

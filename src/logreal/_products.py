@@ -23,7 +23,7 @@ Methods (see ``docs/products.md`` for costs and the choice of ``"auto"``):
 ``scan``      prefixes and suffixes by a Hillis-Steele scan, O(log n) depth.
 
 For NumPy floats and LogReal without ``op``, compiled kernels
-(:mod:`logreal._products_fast`, through :func:`logreal._fast.kernel`) override
+(:mod:`logreal._products_fast`, through :func:`logreal._numba.kernel`) override
 the dp leave-one-out products, cumprod and the dp gradient; the code here is
 the truth they are tested against, and runs where they do not apply.
 """
@@ -38,8 +38,8 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _products_fast
-from ._backend import as_float, namespace, normalize_axis, quiet, scalar_out
-from ._logreal import LogReal, implements
+from ._backend import as_float, namespace, normalize_axis, scalar_out
+from ._logreal import LogReal
 from ._numclass import Field, Log, NumberClass, Op, Real
 from ._reduce import stack as _lr_stack
 from ._reduce import sum as _lr_sum
@@ -494,8 +494,7 @@ def cumprod(
     if fast is not None:
         return fast
     cls, src, n, restore = plan[:4]
-    with quiet():
-        return restore(cls.result(_cumprod(cls, src, n, exclusive, reverse)))
+    return restore(cls.result(_cumprod(cls, src, n, exclusive, reverse)))
 
 
 def _cumprod(cls: NumberClass, src: Any, n: int, exclusive: bool, reverse: bool) -> Any:
@@ -581,8 +580,7 @@ def leave_one_out(
         return fast
     cls, src, n, restore = plan[:4]
     out = cls.empty(n)
-    with quiet():
-        _ALGORITHMS[method](cls, src, n, lambda i, j, st: cls.store(out, i, j, st), out)
+    _ALGORITHMS[method](cls, src, n, lambda i, j, st: cls.store(out, i, j, st), out)
     return restore(cls.result(out))
 
 
@@ -672,27 +670,18 @@ def prod_grad(
     # A block also holds df's elements, which may be larger than f's.
     cls.rows = max(1, cls.rows * max(1, math.prod(fshape[1:])) // max(1, math.prod(dshape[1:])))
     partials: list[Any] = []
-    with quiet():
-        if loo is not None:
-            for a, b in _blocks(n, cls.rows):
-                st = cls.mul(_expand(cls, cls.lift(loo, a, b), k), cls.lift(df, a, b))
-                partials.append(cls.sum0(st))
-        else:
-            _ALGORITHMS[method](
-                cls,
-                src,
-                n,
-                lambda i, j, st: partials.append(cls.sum0(st)),
-                cls.empty(n) if method == "dp" else None,
-                lambda i, j: cls.lift(df, i, j),
-                k,
-            )
-        return _lr_sum(_lr_stack(partials), axis=0)
-
-
-@implements(np.cumprod)
-def _numpy_cumprod(a: Any, axis: int | None = None, dtype: Any = None, out: Any = None) -> Any:
-    """``np.cumprod`` on a LogReal: :func:`cumprod`, flattening when axis is None."""
-    if dtype is not None or out is not None:
-        raise TypeError("numpy.cumprod on a LogReal takes only axis (no dtype or out)")
-    return cumprod(a, axis=axis)
+    if loo is not None:
+        for a, b in _blocks(n, cls.rows):
+            st = cls.mul(_expand(cls, cls.lift(loo, a, b), k), cls.lift(df, a, b))
+            partials.append(cls.sum0(st))
+    else:
+        _ALGORITHMS[method](
+            cls,
+            src,
+            n,
+            lambda i, j, st: partials.append(cls.sum0(st)),
+            cls.empty(n) if method == "dp" else None,
+            lambda i, j: cls.lift(df, i, j),
+            k,
+        )
+    return _lr_sum(_lr_stack(partials), axis=0)

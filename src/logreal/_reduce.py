@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from . import _matmul, _numba
-from ._backend import Array, as_float, namespace, normalize_axis, quiet, scalar_out
-from ._logreal import LogReal, _broadcast_shape, _lift, implements
+from ._backend import Array, as_float, namespace, normalize_axis, scalar_out
+from ._logreal import LogReal, _broadcast_shape, _lift
 from ._special import canonical, signed_cumsum, signed_logsum
 
 __all__ = ["concat", "cumsum", "dot", "matmul", "mean", "prod", "stack", "sum", "where"]
@@ -54,7 +54,7 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     if isinstance(x, LogReal):
         axes = normalize_axis(axis, x.ndim)
         return LogReal._new(*signed_logsum(x.sign, x.logabs, axes, keepdims, x._xp))
-    a = _real(x)
+    a = as_float(_real(x))  # integers and bools become float64: no wrap-around
     xp = namespace(a)
     return scalar_out(xp.sum(a, axis=_axis_arg(axis, a.ndim), keepdims=keepdims), xp)
 
@@ -78,13 +78,14 @@ def prod(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     if isinstance(x, LogReal):
         xp = x._xp
         axes = normalize_axis(axis, x.ndim)
-        with quiet():
-            sign = xp.prod(x.sign, axis=axes, keepdims=keepdims)
-            logabs = _compensated_sum(x.logabs, axes, keepdims, xp)
-            return LogReal._new(*canonical(sign, logabs, xp))
-    a = _real(x)
+        sign = xp.prod(x.sign, axis=axes, keepdims=keepdims)
+        logabs = _compensated_sum(x.logabs, axes, keepdims, xp)
+        return LogReal._new(*canonical(sign, logabs, xp))
+    a = as_float(_real(x))  # integers and bools become float64: no wrap-around
     xp = namespace(a)
-    return scalar_out(xp.prod(a, axis=_axis_arg(axis, a.ndim), keepdims=keepdims), xp)
+    with np.errstate(over="ignore", under="ignore"):  # a float product: +-inf or 0 (IEEE)
+        out = xp.prod(a, axis=_axis_arg(axis, a.ndim), keepdims=keepdims)
+    return scalar_out(out, xp)
 
 
 def _compensated_sum(a: Array, axes: tuple[int, ...], keepdims: bool, xp: Any) -> Array:
@@ -113,9 +114,10 @@ def _compensated_sum(a: Array, axes: tuple[int, ...], keepdims: bool, xp: Any) -
         if s.shape[0] % 2:
             s = xp.concat([s, xp.zeros((1, *s.shape[1:]), dtype=a.dtype)], axis=0)
         u, v = s[0::2, ...], s[1::2, ...]
-        t = u + v
-        back = t - u
-        e = (u - (t - back)) + (v - back)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf = nan; inf: IEEE
+            t = u + v
+            back = t - u
+            e = (u - (t - back)) + (v - back)
         err = err + xp.sum(xp.where(xp.isfinite(e), e, 0.0), axis=0)
         s = t
     total = s[0, ...] + err if n else err
@@ -140,7 +142,7 @@ def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     xp = namespace(a)
     axes = normalize_axis(axis, a.ndim)
     count = math.prod(a.shape[i] for i in axes)
-    with quiet():
+    with np.errstate(invalid="ignore"):  # an empty mean is 0 / 0 = nan, as documented
         return scalar_out(xp.sum(a, axis=axes, keepdims=keepdims) / count, xp)
 
 
@@ -165,7 +167,7 @@ def cumsum(x: Any, axis: int | None = 0) -> Any:
             raise ValueError("cumsum needs an array with at least one dimension")
         (ax,) = normalize_axis(axis, x.ndim)
         return LogReal._new(*signed_cumsum(x.sign, x.logabs, ax, x._xp))
-    a = _real(x)
+    a = as_float(_real(x))  # integers and bools become float64: no wrap-around
     return namespace(a).cumulative_sum(a, axis=axis)
 
 
@@ -257,6 +259,8 @@ def dot(x: Any, y: Any) -> Any:
     kb = b.shape[-2] if b.ndim > 1 else b.shape[0]
     if k != kb:
         raise ValueError(f"dot: shapes {a.shape} and {b.shape} not aligned ({k} != {kb})")
+    if b.ndim == 1:  # the sum over the last axis of a
+        return matmul(a.reshape(-1, k), b).reshape(a.shape[:-1])
     order = (b.ndim - 2, *range(b.ndim - 2), b.ndim - 1)
     bm = b.transpose(*order).reshape(k, -1)
     out = matmul(a.reshape(-1, k), bm)
@@ -330,45 +334,3 @@ def stack(xs: Sequence[object], axis: int = 0) -> Any:
 
 def _axis_arg(axis: Axis, ndim: int) -> Any:
     return None if axis is None else normalize_axis(axis, ndim)
-
-
-# -- NumPy's functions on LogReal ------------------------------------------
-
-
-def _numpy_signature(
-    fn: Callable[..., Any], *, flatten_default: bool = False
-) -> Callable[..., Any]:
-    """Adapt ``fn(x, axis, keepdims)`` to NumPy's reduction signature."""
-
-    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, **kw: Any) -> Any:
-        extra = {k: v for k, v in kw.items() if k != "keepdims"}
-        if dtype is not None or out is not None or extra:
-            raise TypeError(f"{fn.__name__} on a LogReal takes only axis (and keepdims)")
-        if flatten_default:  # np.cumsum / np.cumprod flatten when axis is None
-            return fn(a, axis=axis)
-        return fn(a, axis=axis, keepdims=kw.get("keepdims", False))
-
-    return call
-
-
-implements(np.sum)(_numpy_signature(sum))
-implements(np.prod)(_numpy_signature(prod))
-implements(np.mean)(_numpy_signature(mean))
-implements(np.cumsum)(_numpy_signature(cumsum, flatten_default=True))
-implements(np.matmul)(matmul)
-implements(np.dot)(lambda a, b, out=None: dot(a, b) if out is None else _no_out("dot"))
-implements(np.where)(where)
-implements(np.concatenate)(
-    lambda arrays, axis=0, **kw: _plain(concat, "concatenate", arrays, axis, kw)
-)
-implements(np.stack)(lambda arrays, axis=0, **kw: _plain(stack, "stack", arrays, axis, kw))
-
-
-def _no_out(name: str) -> Any:
-    raise TypeError(f"numpy.{name} on a LogReal does not take out=")
-
-
-def _plain(fn: Callable[..., Any], name: str, arrays: Any, axis: int, kw: dict[str, Any]) -> Any:
-    if any(v is not None for v in kw.values()):
-        raise TypeError(f"numpy.{name} on a LogReal takes only axis (got {sorted(kw)})")
-    return fn(arrays, axis=axis)

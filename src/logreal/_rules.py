@@ -19,24 +19,15 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from . import _einsum, _norms, _products, _reduce, _special
-from ._autodiff import (
-    NUMPY_FUNCTIONS,
-    OPERATORS,
-    Box,
-    NoRule,
-    Sparse,
-    defvjp,
-    defvjp_all,
-    primitive,
-    raw,
-)
-from ._backend import is_numpy, namespace, normalize_axis, quiet
-from ._logreal import LogReal, _add_box_hook
+from ._autodiff import Box, NoRule, Sparse, defvjp, defvjp_all, primitive, raw
+from ._backend import is_numpy, namespace, normalize_axis
+from ._logreal import LogReal
 from ._logreal import exp as _exp
 from ._logreal import log as _log
 from ._logreal import sqrt as _sqrt
@@ -246,7 +237,7 @@ def _positions(shape: tuple[int, ...], indices: list[Any]) -> Any:
 def _segment_logsum(sign: Any, la: Any, pos: Any, size: int) -> tuple[Any, Any]:
     """Signed log-space sums of the terms at each flat position (shifted by each maximum)."""
     top = np.full(size, -math.inf)
-    with quiet():
+    with np.errstate(invalid="ignore", divide="ignore"):  # inf - inf, log 0: intended
         np.maximum.at(top, pos, np.where(sign == 0, -math.inf, la))
         shift = np.where(np.isfinite(top), top, 0.0)
         terms = np.where(sign == 0, 0.0, sign * np.exp(la - shift[pos]))
@@ -416,9 +407,8 @@ def _logsumexp_rule(
     xp = _xp(a)
     axes = normalize_axis(axis, len(_shape(a)))
     ra = xp.asarray(raw(a))
-    with quiet():
-        m = xp.max(xp.where(xp.isfinite(ra), ra, -math.inf), axis=axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0.0)
+    m = xp.max(xp.where(xp.isfinite(ra), ra, -math.inf), axis=axes, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0.0)
     shifted = a - m
     weight = _real_exp(shifted - logsumexp(shifted, axis=axes, b=b, keepdims=True))
     if b is not None:
@@ -739,7 +729,7 @@ def _ratio(x: Any, n: Any, axis: Any, keepdims: bool) -> Any:
     full = np.broadcast_to(np.reshape(n, _kept(np.shape(x), axis, keepdims)), np.shape(x))
     mx, ex = np.frexp(np.abs(x))
     mn, en = np.frexp(full)
-    with quiet():
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a zero or inf norm
         return np.ldexp(mx / mn, ex - en)
 
 
@@ -778,10 +768,9 @@ def _traced_factor(x: Any, n: Any, p: float, axis: Any, keepdims: bool) -> Any:
             xp.sum(xp.astype(hit, rx.dtype), axis=axes), _kept(_shape(x), axis, keepdims)
         )
         return LogReal(xp.where(hit, rx.sign / count, 0.0))
-    with quiet():
-        la = xp.where(xp.isfinite(rx.logabs), rx.logabs, -math.inf)
-        top = xp.max(la, axis=axes, keepdims=True) if math.prod(_shape(x)) else 0.0
-        top = xp.where(xp.isfinite(top), top, 0.0)
+    la = xp.where(xp.isfinite(rx.logabs), rx.logabs, -math.inf)
+    top = xp.max(la, axis=axes, keepdims=True) if math.prod(_shape(x)) else 0.0
+    top = xp.where(xp.isfinite(top), top, 0.0)
     scaled = lx * LogReal.from_log(-top)
     ns = norm(scaled, p, axes, True)
     return (abs(scaled) / broadcast_to(ns, _shape(x))) ** (p - 1) * _sign(x)
@@ -790,7 +779,7 @@ def _traced_factor(x: Any, n: Any, p: float, axis: Any, keepdims: bool) -> Any:
 def _norm_rule(ans: Any, x: Any, p: float = 2, axis: Any = None, keepdims: bool = False) -> Any:
     p = 2.0 if p is None else float(p)
     if _accurate(x, ans, p):
-        with quiet():
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0 ** -q = inf
             real = np.sign(x) * _ratio(x, ans, axis, keepdims) ** (p - 1)
         return lambda g: _expand(g, _shape(x), axis, keepdims) * real
     factor = _traced_factor(x, ans, p, axis, keepdims)
@@ -802,7 +791,7 @@ def _lognorm_rule(ans: Any, x: Any, p: float = 2, axis: Any = None, keepdims: bo
     if not isinstance(ans, Box):
         n = _norms.norm(raw(x), p, axis, keepdims)
         if _accurate(x, n, p):
-            with quiet():
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0 ** -q
                 real = np.sign(x) * _ratio(x, n, axis, keepdims) ** (p - 1)
                 real = real / np.reshape(n, _kept(np.shape(x), axis, keepdims))
             return lambda g: _expand(g, _shape(x), axis, keepdims) * real
@@ -818,23 +807,25 @@ defvjp(lognorm, _lognorm_rule)
 
 # -- Boxes behave like the values they hold --------------------------------------------------
 
-OPERATORS.update(
-    add=add,
-    sub=subtract,
-    mul=multiply,
-    truediv=divide,
-    pow=power,
-    matmul=matmul_op,
-    neg=negative,
-    abs=absolute,
-    getitem=getitem,
-    reshape=reshape,
-    transpose=transpose,
-    to_real=to_real,
-    logabs=logabs,
-    scatter=scatter,
-)
-_add_box_hook(Box, to_logreal, from_log)
+# The traced operators behind a Box's Python operators, by name, and the scatter
+# that turns Sparse adjoints dense (read by logreal._autodiff at call time; the
+# engine itself names no primitive).
+OPERATORS: dict[str, Callable[..., Any]] = {
+    "add": add,
+    "sub": subtract,
+    "mul": multiply,
+    "truediv": divide,
+    "pow": power,
+    "matmul": matmul_op,
+    "neg": negative,
+    "abs": absolute,
+    "getitem": getitem,
+    "reshape": reshape,
+    "transpose": transpose,
+    "to_real": to_real,
+    "logabs": logabs,
+    "scatter": scatter,
+}
 
 
 def _numpy_reduction(fn: Any, name: str) -> Any:
@@ -849,23 +840,23 @@ def _numpy_reduction(fn: Any, name: str) -> Any:
     return call
 
 
-NUMPY_FUNCTIONS.update(
-    {
-        np.sum: _numpy_reduction(sum, "sum"),
-        np.prod: _numpy_reduction(prod, "prod"),
-        np.mean: _numpy_reduction(mean, "mean"),
-        np.cumsum: _numpy_reduction(cumsum, "cumsum"),
-        np.cumprod: _numpy_reduction(cumprod, "cumprod"),
-        np.dot: lambda a, b: dot(a, b),
-        np.einsum: lambda spec, *ops, optimize=False: einsum(spec, *ops, optimize=optimize),
-        np.concatenate: lambda arrays, axis=0: concat(list(arrays), axis=axis),
-        np.stack: lambda arrays, axis=0: stack(list(arrays), axis=axis),
-        np.where: lambda cond, x, y: where(cond, x, y),
-        np.reshape: lambda a, shape: reshape(a, tuple(np.atleast_1d(shape).tolist())),
-        np.transpose: lambda a, axes=None: (
-            transpose(a, tuple(reversed(range(len(_shape(a))))))
-            if axes is None
-            else transpose(a, tuple(axes))
-        ),
-    }
-)
+# NumPy functions called on a traced value, and their traced twins (read by
+# logreal._autodiff.Box.__array_function__ at call time).
+NUMPY_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
+    np.sum: _numpy_reduction(sum, "sum"),
+    np.prod: _numpy_reduction(prod, "prod"),
+    np.mean: _numpy_reduction(mean, "mean"),
+    np.cumsum: _numpy_reduction(cumsum, "cumsum"),
+    np.cumprod: _numpy_reduction(cumprod, "cumprod"),
+    np.dot: lambda a, b: dot(a, b),
+    np.einsum: lambda spec, *ops, optimize=False: einsum(spec, *ops, optimize=optimize),
+    np.concatenate: lambda arrays, axis=0: concat(list(arrays), axis=axis),
+    np.stack: lambda arrays, axis=0: stack(list(arrays), axis=axis),
+    np.where: lambda cond, x, y: where(cond, x, y),
+    np.reshape: lambda a, shape: reshape(a, tuple(np.atleast_1d(shape).tolist())),
+    np.transpose: lambda a, axes=None: (
+        transpose(a, tuple(reversed(range(len(_shape(a))))))
+        if axes is None
+        else transpose(a, tuple(axes))
+    ),
+}

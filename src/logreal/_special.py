@@ -21,6 +21,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from . import _dask, _numba, _special_fast
 from ._backend import (
     Array,
@@ -30,17 +32,31 @@ from ._backend import (
     is_python_scalar,
     namespace,
     normalize_axis,
-    quiet,
     scalar_out,
+)
+from ._logsum import (
+    canonical,
+    hillis_steele,
+    merge_states,
+    signed_cumsum,
+    signed_logsum,
+    two_diff,
+    weighted_logsum,
 )
 
 __all__ = [
+    "canonical",
+    "hillis_steele",
     "log1mexp",
     "log1pexp",
     "logaddexp",
     "logcumsumexp",
     "logsubexp",
     "logsumexp",
+    "merge_states",
+    "signed_add",
+    "signed_cumsum",
+    "signed_logsum",
 ]
 
 LN2 = math.log(2.0)
@@ -54,9 +70,13 @@ def _log1mexp(d: Array, xp: Namespace) -> Array:
     near = d > -LN2
     # Each branch is evaluated only where it is accurate; the other side's
     # argument is replaced by a harmless value so that no nan is produced.
-    a = xp.log(-xp.expm1(xp.where(near, d, -1.0)))
+    with np.errstate(divide="ignore"):  # log(-expm1(0)) = -inf
+        a = xp.log(-xp.expm1(xp.where(near & (d <= 0), d, -1.0)))
     b = xp.log1p(-xp.exp(xp.where(near, -1.0, d)))
-    return xp.where(near, a, b)
+    b = xp.where(
+        d < -37.0, -xp.exp(xp.where(d < -37.0, d, -37.0)), b
+    )  # log(1 - y) = -y to double precision
+    return xp.where(d > 0, math.nan, xp.where(near, a, b))  # nan also stays nan
 
 
 def _patch(
@@ -71,20 +91,6 @@ def _patch(
     return xp.where(mask, fn(xp.where(mask, arg, -1.0)), out)
 
 
-def _difference(a: Array, b: Array, xp: Namespace) -> tuple[Array, Array]:
-    """``a - b`` as ``d + d_lo`` exactly (Knuth's TwoSum); ``d_lo`` is 0 where not finite.
-
-    The logs of two terms are exact inputs, but their difference is rounded to
-    an ulp of the larger one.  A term's weight ``e**d`` turns that rounding into
-    an error of ``e**d * ulp(a)``, which exceeds an ulp of a small result; the
-    first-order correction ``e**d * d_lo`` removes it.
-    """
-    d = a - b
-    back = d - a
-    d_lo = (a - (d - back)) + (-b - back)
-    return d, xp.where(xp.isfinite(d_lo), d_lo, 0.0)
-
-
 def signed_add(sa: Array, la: Array, sb: Array, lb: Array, xp: Namespace) -> tuple[Array, Array]:
     """(sign, logabs) of ``sa e**la + sb e**lb`` for canonical inputs.
 
@@ -97,208 +103,37 @@ def signed_add(sa: Array, la: Array, sb: Array, lb: Array, xp: Namespace) -> tup
     fused = _numba.kernel("signed_add", xp, sa, la, sb, lb)
     if fused is not None:
         return fused(sa, la, sb, lb)
-    with quiet():
-        swap = la < lb
-        hi = xp.where(swap, lb, la)
-        lo = xp.where(swap, la, lb)
-        s_hi = xp.where(swap, sb, sa)
-        opposite = (sa * sb) < 0
-        d, d_lo = _difference(lo, hi, xp)
-        d = xp.where(hi == lo, 0.0, d)  # <= 0; 0 also for two equal infinities
-        e = xp.exp(d)
-        signed_e = xp.where(opposite, -e, e)
-        corr = xp.log1p(signed_e)
-        near = opposite & (d > -LN2)
-        corr = _patch(near, lambda t: xp.log(-xp.expm1(t)), d, corr, xp)
-        # d(corr)/dd = ±e / (1 ± e): the first-order fix for d's rounding, with
-        # 1 - e as -expm1(d) where it cancels.  (d_lo is 0 for equal
-        # magnitudes, where the slope is infinite.)
-        denom = _patch(near, lambda t: -xp.expm1(t), d, 1.0 + signed_e, xp)
-        corr = corr + xp.where(d_lo == 0, 0.0, d_lo * (signed_e / denom))
-        logabs = hi + corr
-        # hi carries nan from either input, and -inf exactly for a zero result.
-        sign = xp.where(logabs == -math.inf, 0.0, xp.where(xp.isnan(logabs), math.nan, s_hi))
-        return sign, logabs
-
-
-def canonical(sign: Array, logabs: Array, xp: Namespace) -> tuple[Array, Array]:
-    """One zero (sign 0, logabs -inf) and one nan (sign nan, logabs nan)."""
-    nan = xp.isnan(logabs) | xp.isnan(sign)
-    zero = (logabs == -math.inf) | (sign == 0)
-    sign = xp.where(nan, math.nan, xp.where(zero, 0.0, sign))
-    logabs = xp.where(nan, math.nan, xp.where(zero, -math.inf, logabs))
-    return sign, logabs
-
-
-def _shift(w: Array, lg: Array, axes: tuple[int, ...], xp: Namespace) -> Array:
-    """The largest finite log-magnitude with a nonzero weight (0 where none)."""
-    if any(lg.shape[a] == 0 for a in axes):  # an empty sum: no shift needed
-        shape = tuple(1 if a in axes else n for a, n in enumerate(lg.shape))
-        return xp.zeros(shape, dtype=lg.dtype)
-    live = xp.isfinite(lg) & (w != 0)
-    m = xp.max(xp.where(live, lg, -math.inf), axis=axes, keepdims=True)
-    return xp.where(xp.isfinite(m), m, 0.0)
-
-
-def _close_and_rest(w: Array, lg: Array, m: Array, xp: Namespace) -> tuple[Array, Array]:
-    """Per-term contributions to K (weights near the maximum) and to R."""
-    d, d_lo = _difference(lg, m, xp)
-    close = xp.isfinite(d) & (d > -LN2)
-    k = xp.where(close, w, 0.0)
-    # e**(d + d_lo) = e**d (1 + d_lo): close terms as expm1(d) + e**d d_lo.
+    swap = la < lb
+    hi = xp.where(swap, lb, la)
+    lo = xp.where(swap, la, lb)
+    s_hi = xp.where(swap, sb, sa)
+    opposite = (sa * sb) < 0
+    d, d_lo = two_diff(lo, hi, xp)
+    d = xp.where(hi == lo, 0.0, d)  # <= 0; 0 also for two equal infinities
     e = xp.exp(d)
-    fix = xp.where(d_lo == 0, 0.0, e * d_lo)  # d_lo is 0 wherever e is inf or nan
-    r = w * (xp.where(close, xp.expm1(xp.where(close, d, 0.0)), e) + fix)
-    # Terms with zero weight contribute nothing, even where l is inf or nan.
-    r = xp.where(w == 0, 0.0, r)
-    return k, r
-
-
-def _finish(k: Array, r: Array, m: Array, xp: Namespace) -> tuple[Array, Array]:
-    total = k + r
-    u = r / k
-    small = xp.abs(u) < 0.5  # False where k == 0 (u is inf or nan)
-    fine = xp.log(xp.abs(xp.where(small, k, 1.0))) + xp.log1p(xp.where(small, u, 0.0))
-    logabs = m + xp.where(small, fine, xp.log(xp.abs(total)))
-    return canonical(xp.sign(total), logabs, xp)
-
-
-def signed_logsum(
-    w: Array, lg: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace
-) -> tuple[Array, Array]:
-    """(sign, logabs) of ``sum(w * e**l)`` over ``axes`` (see the module notes)."""
-    if _dask.is_dask(lg):  # lazily, chunk by chunk
-        return _dask.logsum(w, lg, axes, keepdims)
-    fused = _special_fast.logsum(w, lg, axes, keepdims)
-    if fused is not None:  # two passes per slice, the reduced axes moved last
-        return fused
-    with quiet():
-        sign, logabs = _shifted_sum(w, lg, axes, xp)
-    if not keepdims:
-        sign = xp.squeeze(sign, axis=axes) if axes else sign
-        logabs = xp.squeeze(logabs, axis=axes) if axes else logabs
+    signed_e = xp.where(opposite, -e, e)
+    near = opposite & (d > -LN2)
+    corr = xp.log1p(xp.where(near, 0.0, signed_e))
+    corr = _patch(near, _log_neg_expm1(xp), d, corr, xp)
+    # d(corr)/dd = ±e / (1 ± e): the first-order fix for d's rounding, with
+    # 1 - e as -expm1(d) where it cancels.  (d_lo is 0 for equal
+    # magnitudes, where the slope is infinite.)
+    denom = _patch(near, lambda t: -xp.expm1(t), d, 1.0 + signed_e, xp)
+    slope = signed_e / xp.where(denom == 0, 1.0, denom)
+    corr = corr + xp.where(d_lo == 0, 0.0, d_lo * slope)
+    with np.errstate(invalid="ignore"):  # inf - inf = nan (opposite infinities)
+        logabs = hi + corr
+    # hi carries nan from either input, and -inf exactly for a zero result.
+    sign = xp.where(logabs == -math.inf, 0.0, xp.where(xp.isnan(logabs), math.nan, s_hi))
     return sign, logabs
 
 
-def _shifted_sum(w: Array, lg: Array, axes: tuple[int, ...], xp: Namespace) -> tuple[Array, Array]:
-    """The shifted sum, kept dims; again without the top terms where they cancel exactly.
+def _log_neg_expm1(xp: Namespace) -> Callable[[Array], Array]:
+    def fn(t: Array) -> Array:
+        with np.errstate(divide="ignore"):  # log(-expm1(0)) = -inf: the exact zero
+            return xp.log(-xp.expm1(t))
 
-    When the terms next to the largest cancel exactly (as in
-    ``e**1000 - e**1000 + e**10``) the rest was scaled by ``e**-m`` and may
-    have underflowed: those slices are summed again without the cancelled
-    terms, so the answer is not a false zero.
-    """
-    sign, logabs = None, None
-    pending = None  # slices still to be (re)computed; None: all
-    for _ in range(64):  # one round per level of exactly cancelling terms
-        m = _shift(w, lg, axes, xp)
-        k, r = _close_and_rest(w, lg, m, xp)
-        top = (k != 0) & xp.isfinite(lg - m)
-        # The value of the top terms: K plus their expm1 parts.
-        top_value = xp.sum(k, axis=axes, keepdims=True) + xp.sum(
-            xp.where(top, r, 0.0), axis=axes, keepdims=True
-        )
-        k = xp.sum(k, axis=axes, keepdims=True)
-        r = xp.sum(r, axis=axes, keepdims=True)
-        s, la = _finish(k, r, m, xp)
-        sign = s if sign is None else xp.where(pending, s, sign)
-        logabs = la if logabs is None else xp.where(pending, la, logabs)
-        had_top = xp.any(top, axis=axes, keepdims=True)
-        rest_left = xp.any((w != 0) & ~top, axis=axes, keepdims=True)
-        redo = (top_value == 0) & had_top & rest_left
-        pending = redo if pending is None else pending & redo
-        if not bool(xp.any(pending)):
-            break
-        w = xp.where(top & pending, 0.0, w)
-    return sign, logabs
-
-
-def _slice(start: int | None, stop: int | None, axis: int, ndim: int) -> tuple[slice, ...]:
-    idx = [slice(None)] * ndim
-    idx[axis] = slice(start, stop)
-    return tuple(idx)
-
-
-def hillis_steele(
-    parts: tuple[Array, ...],
-    combine: Callable[..., tuple[Array, ...]],
-    axis: int,
-    xp: Namespace,
-) -> tuple[Array, ...]:
-    """Inclusive scan of ``combine`` along ``axis`` in ceil(log2 n) vectorised steps.
-
-    ``parts`` are parallel arrays that together hold one element (sign and
-    logabs, say); ``combine(*earlier, *later)`` must be associative.
-    """
-    ndim = parts[0].ndim
-    n = parts[0].shape[axis]
-    step = 1
-    while step < n:
-        head = _slice(None, step, axis, ndim)
-        prev = _slice(None, n - step, axis, ndim)
-        cur = _slice(step, None, axis, ndim)
-        new = combine(*(p[prev] for p in parts), *(p[cur] for p in parts))
-        parts = tuple(xp.concat([p[head], q], axis=axis) for p, q in zip(parts, new, strict=True))
-        step *= 2
-    return parts
-
-
-def _rescale(ms: Array, k: Array, r: Array, m: Array, xp: Namespace) -> tuple[Array, Array]:
-    """A state ``e**ms (k + r)`` written against the larger shift ``m >= ms``.
-
-    The weights stay in ``k`` while the correction stays below half of them
-    (so ``k + r`` never cancels by more than a bit); otherwise everything moves
-    into ``r``.
-    """
-    delta, delta_lo = _difference(m, ms, xp)
-    delta = xp.where(ms == m, 0.0, delta)  # >= 0; 0 for equal infinities
-    shrink = xp.exp(-delta)
-    fix = shrink * delta_lo  # e**-(delta + delta_lo) = shrink - fix, to first order
-    r_kept = k * (xp.expm1(-delta) - fix) + r * (shrink - fix)
-    keep = xp.abs(r_kept) < 0.5 * xp.abs(k)
-    return xp.where(keep, k, 0.0), xp.where(keep, r_kept, (k + r) * (shrink - fix))
-
-
-def merge_states(
-    m1: Array, k1: Array, r1: Array, m2: Array, k2: Array, r2: Array, xp: Namespace
-) -> tuple[Array, Array, Array]:
-    """The sum of two shifted-sum states ``(m, k, r)``, each worth ``e**m (k + r)``.
-
-    Mergeable and associative up to rounding: a running sum, a scan or a
-    reduction over chunks all combine states with this one rule.
-    """
-    with quiet():
-        m = xp.maximum(m1, m2)  # nan propagates
-        a_k, a_r = _rescale(m1, k1, r1, m, xp)
-        b_k, b_r = _rescale(m2, k2, r2, m, xp)
-        return m, a_k + b_k, a_r + b_r
-
-
-def signed_cumsum(sign: Array, logabs: Array, axis: int, xp: Namespace) -> tuple[Array, Array]:
-    """Running signed log-sum-exp along ``axis``, each prefix with its own shift.
-
-    Every term starts as the state ``(logabs, sign, 0)``; prefixes are merged
-    states (:func:`merge_states`), so a prefix is shifted by its own largest
-    term, not by the slice's, and is as accurate as :func:`signed_logsum` of
-    its terms.  Portable path: a log-depth scan; NumPy with Numba: one pass.
-    """
-    if logabs.shape[axis] == 0:
-        return sign, logabs
-    if _dask.is_dask(logabs):  # lazily: chunk scans started from carries
-        return _dask.cumsum(sign, logabs, axis)
-    fused = _numba.kernel("signed_cumsum", xp, sign, logabs)
-    if fused is not None:
-        moved_s, moved_l = xp.moveaxis(sign, axis, -1), xp.moveaxis(logabs, axis, -1)
-        out_s, out_l = fused(moved_s, moved_l)
-        return xp.moveaxis(out_s, -1, axis), xp.moveaxis(out_l, -1, axis)
-    with quiet():
-        m, k, r = hillis_steele(
-            (logabs, sign, xp.zeros_like(logabs)),
-            lambda m1, k1, r1, m2, k2, r2: merge_states(m1, k1, r1, m2, k2, r2, xp),
-            axis,
-            xp,
-        )
-        return _finish(k, r, m, xp)
+    return fn
 
 
 # --------------------------------------------------------------------------
@@ -331,13 +166,15 @@ def log1mexp(x: Any) -> Array:
     -1.9287498479639178e-22
     """
     xp, (x,) = _real(x)
-    with quiet():
-        out = _log1mexp(x, xp)
+    out = _log1mexp(x, xp)
     return scalar_out(out, xp)
 
 
 def log1pexp(x: Any) -> Array:
     """log(1 + e**x), accurate for every x (the softplus).
+
+    ``e**x`` below -37, ``log1p(e**x)`` up to 18, ``x + e**-x`` up to 33.3,
+    then ``x`` (Mächler 2012): each branch within about an ulp.
 
     Examples
     --------
@@ -346,8 +183,10 @@ def log1pexp(x: Any) -> Array:
     (1000.0, 1.9287498479639178e-22)
     """
     xp, (x,) = _real(x)
-    with quiet():
-        out = xp.logaddexp(xp.zeros_like(x), x)
+    mid = xp.log1p(xp.exp(xp.where(x > 18.0, 0.0, x)))
+    high = x + xp.exp(-xp.where(x > 18.0, x, 18.0))
+    low = xp.exp(xp.where(x <= -37.0, x, 0.0))
+    out = xp.where(x <= -37.0, low, xp.where(x <= 18.0, mid, xp.where(x <= 33.3, high, x)))
     return scalar_out(out, xp)
 
 
@@ -361,7 +200,7 @@ def logaddexp(a: Any, b: Any) -> Array:
     1000.6931471805599
     """
     xp, (a, b) = _real(a, b)
-    with quiet():
+    with np.errstate(invalid="ignore"):  # a nan input gives nan (IEEE)
         out = xp.logaddexp(a, b)
     return scalar_out(out, xp)
 
@@ -381,10 +220,11 @@ def logsubexp(a: Any, b: Any) -> Array:
     -inf
     """
     xp, (a, b) = _real(a, b)
-    with quiet():
+    with np.errstate(invalid="ignore"):  # inf - inf where a == b: replaced by 0
         d = xp.where(a == b, 0.0, b - a)
+    with np.errstate(invalid="ignore"):  # inf + log 0 = nan for a == b == inf
         out = a + _log1mexp(d, xp)
-        out = xp.where((a == b) & (a == -math.inf), -math.inf, out)
+    out = xp.where((a == b) & (a == -math.inf), -math.inf, out)
     return scalar_out(out, xp)
 
 
@@ -448,14 +288,7 @@ def logsumexp(
         xp, (a, w) = _real(a, b)
         a, w = xp.broadcast_arrays(a, w)
     axes = normalize_axis(axis, a.ndim)
-    with quiet():
-        mag = xp.abs(w)
-        extreme = bool(xp.any((mag > 2.0**500) | ((mag < 2.0**-500) & (mag != 0))))
-        if extreme:  # fold the weights' magnitudes into the exponents
-            a = a + xp.log(mag)
-            w = xp.sign(w)
-        a = xp.where(w == 0, -math.inf, a)
-    return _result(*signed_logsum(w, a, axes, keepdims, xp), return_sign, xp)
+    return _result(*weighted_logsum(a, w, axes, keepdims, xp), return_sign, xp)
 
 
 def _result(sign: Array, logabs: Array, return_sign: bool, xp: Namespace) -> Any:

@@ -285,7 +285,7 @@ def _logsum_split(w, lg):  # type: ignore[no-untyped-def]
     """
     ceiling = math.inf
     sign, m_out, t = 0.0, -math.inf, 0.0
-    for _ in range(64):
+    while True:  # one round per level of exactly cancelling top terms
         m, _extreme = _shift_of(w, lg, ceiling)
         if m == -math.inf:
             m = 0.0
@@ -296,7 +296,6 @@ def _logsum_split(w, lg):  # type: ignore[no-untyped-def]
         if not (k + top_r == 0 and had_top and rest_left):
             return sign, m_out, t
         ceiling = m
-    return sign, m_out, t
 
 
 @helper
