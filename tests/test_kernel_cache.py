@@ -78,7 +78,7 @@ _ADD = """
     x = lr.LogReal.from_log(np.array([1.0, -3.0]), np.array([1.0, 1.0]))
     y = lr.LogReal.from_log(np.array([0.5, -3.5]), np.array([1.0, -1.0]))
     z = x + y
-    hits = sum(special._add_serial.stats.cache_hits.values())
+    hits = sum(special._binary_serial.stats.cache_hits.values())
     print(repr(z.logabs.tolist()).replace(" ", ""), hits)
 """
 

@@ -103,57 +103,45 @@ def _divide_block(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
         s_out[i] = settle(sa[i] * (1.0 if sb[i] == 0 else sb[i]), logabs)
 
 
-@kernel
-def _add_serial(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
-    _add_block(sa, la, sb, lb, s_out, l_out)
+ADD, MULTIPLY, DIVIDE = 0, 1, 2
 
 
-@kernel(parallel=True)
-def _add_parallel(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
-    n = l_out.shape[0]
-    for b in numba.prange((n + BLOCK - 1) // BLOCK):
-        i, j = b * BLOCK, min(b * BLOCK + BLOCK, n)
-        _add_block(sa[i:j], la[i:j], sb[i:j], lb[i:j], s_out[i:j], l_out[i:j])
-
-
-@kernel
-def _multiply_serial(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
-    _multiply_block(sa, la, sb, lb, s_out, l_out)
-
-
-@kernel(parallel=True)
-def _multiply_parallel(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
-    n = l_out.shape[0]
-    for b in numba.prange((n + BLOCK - 1) // BLOCK):
-        i, j = b * BLOCK, min(b * BLOCK + BLOCK, n)
-        _multiply_block(sa[i:j], la[i:j], sb[i:j], lb[i:j], s_out[i:j], l_out[i:j])
+@helper
+def _binary_block(op, sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
+    if op == ADD:
+        _add_block(sa, la, sb, lb, s_out, l_out)
+    elif op == MULTIPLY:
+        _multiply_block(sa, la, sb, lb, s_out, l_out)
+    else:
+        _divide_block(sa, la, sb, lb, s_out, l_out)
 
 
 @kernel
-def _divide_serial(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
-    _divide_block(sa, la, sb, lb, s_out, l_out)
+def _binary_serial(op, sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
+    _binary_block(op, sa, la, sb, lb, s_out, l_out)
 
 
 @kernel(parallel=True)
-def _divide_parallel(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
+def _binary_parallel(op, sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
     n = l_out.shape[0]
     for b in numba.prange((n + BLOCK - 1) // BLOCK):
         i, j = b * BLOCK, min(b * BLOCK + BLOCK, n)
-        _divide_block(sa[i:j], la[i:j], sb[i:j], lb[i:j], s_out[i:j], l_out[i:j])
+        _binary_block(op, sa[i:j], la[i:j], sb[i:j], lb[i:j], s_out[i:j], l_out[i:j])
 
 
-def _by_size(serial: Any, parallel: Any) -> Any:
+def _by_size(op: int) -> Any:
     """The serial kernel for short arrays, the threaded one for long arrays."""
 
     def run(*arrays: Any) -> None:
-        (parallel if arrays[-1].shape[0] >= PARALLEL_MIN else serial)(*arrays)
+        kernel = _binary_parallel if arrays[-1].shape[0] >= PARALLEL_MIN else _binary_serial
+        kernel(op, *arrays)
 
     return run
 
 
-signed_add = _by_size(_add_serial, _add_parallel)
-multiply = _by_size(_multiply_serial, _multiply_parallel)
-divide = _by_size(_divide_serial, _divide_parallel)
+signed_add = _by_size(ADD)
+multiply = _by_size(MULTIPLY)
+divide = _by_size(DIVIDE)
 
 
 @helper
