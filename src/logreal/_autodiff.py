@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -426,7 +427,7 @@ def _check_output(out: Any) -> None:
         raise ValueError(
             f"logreal.grad needs a function with a scalar output; got a {type(out).__name__}"
         )
-    size = getattr(raw(out), "size", 1)
+    size = math.prod(getattr(raw(out), "shape", ()))  # (torch's size is a method)
     if size != 1:
         raise ValueError(
             f"logreal.grad needs a function with a scalar output; got shape {raw(out).shape}"

@@ -15,6 +15,7 @@ import operator
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import array_api_compat
 import numpy as np
 
 from . import _format, _numba
@@ -463,7 +464,10 @@ _OPERAND_TYPES = (LogReal, numbers.Real, np.ndarray, np.generic, list, tuple)
 
 
 def _accepts(value: Any) -> bool:
-    return isinstance(value, _OPERAND_TYPES) or hasattr(value, "__array_namespace__")
+    """Operands a LogReal owns: numbers and arrays of any array-API backend
+    (PyTorch tensors have no ``__array_namespace__``); others (a traced value of
+    lr.grad) get ``NotImplemented`` and take over."""
+    return isinstance(value, _OPERAND_TYPES) or array_api_compat.is_array_api_obj(value)
 
 
 def _binary(kernel: Callable[..., LogReal], a: Any, b: Any) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import _matmul, _numba
-from ._backend import Array, as_float, namespace, normalize_axis, scalar_out
+from ._backend import Array, as_float, is_python_scalar, namespace, normalize_axis, scalar_out
 from ._logreal import LogReal, _broadcast_shape, _lift
 from ._special import canonical, signed_cumsum, signed_logsum
 
@@ -30,6 +30,26 @@ _CONTRACTION_BLOCK = 1 << 22
 def _real(x: Any) -> Array:
     xp = namespace(x)
     return xp.asarray(x)
+
+
+def _real_pair(x: Any, y: Any, xp: Any) -> tuple[Array, Array]:
+    """``x`` and ``y`` as arrays of ``xp``; a Python scalar takes the other's dtype."""
+    if is_python_scalar(x) and not is_python_scalar(y):
+        b = xp.asarray(y)
+        return xp.asarray(x, dtype=b.dtype), b
+    if is_python_scalar(y) and not is_python_scalar(x):
+        a = xp.asarray(x)
+        return a, xp.asarray(y, dtype=a.dtype)
+    return xp.asarray(x), xp.asarray(y)
+
+
+def _real_dot(a: Array, b: Array, xp: Any) -> Array:
+    """NumPy's ``dot`` rules on any array-API namespace."""
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.ndim <= 2 and b.ndim <= 2:
+        return xp.matmul(a, b)
+    return xp.tensordot(a, b, axes=([a.ndim - 1], [max(b.ndim - 2, 0)]))
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
@@ -247,7 +267,7 @@ def dot(x: Any, y: Any) -> Any:
     LogReal(0.0)
     """
     if not (isinstance(x, LogReal) or isinstance(y, LogReal)):
-        return np.dot(np.asarray(x), np.asarray(y))
+        return _real_dot(*_real_pair(x, y, namespace(x, y)), namespace(x, y))
     like = x if isinstance(x, LogReal) else y
     assert isinstance(like, LogReal)
     a, b = _lift(x, like), _lift(y, like)
@@ -282,7 +302,8 @@ def where(cond: Any, x: Any, y: Any) -> Any:
     xp = namespace(cond, x, y)
     c = xp.asarray(cond)
     if not (isinstance(x, LogReal) or isinstance(y, LogReal)):
-        return xp.where(c, _real(x), _real(y))
+        a, b = _real_pair(x, y, xp)
+        return xp.where(c, a, b)
     like = x if isinstance(x, LogReal) else y
     assert isinstance(like, LogReal)
     a, b = _lift(x, like), _lift(y, like)
