@@ -70,7 +70,14 @@ class Case:
 
 
 # Optional packages a comparison needs, and the extra that brings them.
-EXTRAS = {"scipy": "demo", "matplotlib": "demo", "hmmlearn": "demo", "torch": "torch"}
+EXTRAS = {
+    "scipy": "demo",
+    "matplotlib": "demo",
+    "hmmlearn": "demo",
+    "torch": "torch",
+    "dask": "dask",
+    "distributed": "dask",
+}
 
 
 def has(module: str) -> bool:
