@@ -115,8 +115,8 @@ def _flat(a: np.ndarray) -> np.ndarray:
     a contiguous array), else a contiguous copy."""
     if a.flags.c_contiguous:
         return a.reshape(-1)
-    if all(s == 0 for s in a.strides):
-        return np.broadcast_to(a.reshape(-1)[:1], (a.size,))
+    if all(s == 0 for s in a.strides):  # one value broadcast: read it again and again
+        return np.broadcast_to(np.reshape(a[(0,) * a.ndim], (1,)), (a.size,))
     return np.ascontiguousarray(a).reshape(-1)
 
 
