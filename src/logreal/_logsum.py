@@ -55,7 +55,9 @@ def two_diff(a: Array, b: Array, xp: Namespace) -> tuple[Array, Array]:
     term's weight ``e**d`` turns that into an error above an ulp of a small
     result, which the first-order correction ``e**d * d_lo`` removes.
     """
-    with np.errstate(invalid="ignore"):  # inf - inf: d_lo is then replaced by 0
+    # inf - inf: d_lo is then replaced by 0; a term below the float range of the
+    # base overflows to -inf, that is e**d = 0
+    with np.errstate(invalid="ignore", over="ignore"):
         d = a - b
         back = d - a
         d_lo = (a - (d - back)) + (-b - back)
