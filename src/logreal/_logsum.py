@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
@@ -71,11 +70,6 @@ def canonical(sign: Array, logabs: Array, xp: Namespace) -> tuple[Array, Array]:
     sign = xp.where(nan, math.nan, xp.where(zero, 0.0, sign))
     logabs = xp.where(nan, math.nan, xp.where(zero, -math.inf, logabs))
     return sign, logabs
-
-
-def _low(dtype: Any, xp: Namespace) -> float:
-    """log of the smallest normal number: scaled terms below it lose bits."""
-    return math.log(float(xp.finfo(dtype).smallest_normal))
 
 
 # --------------------------------------------------------------------------
