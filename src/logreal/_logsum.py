@@ -107,13 +107,19 @@ def _finish(
     total = k + r
     small = xp.abs(r) < 0.5 * xp.abs(k)  # False where k == 0
     u = r / xp.where(small, k, 1.0)
-    fine = xp.log(xp.abs(xp.where(small, k, 1.0))) + xp.log1p(xp.where(small, u, 0.0))
+    # log v = e ln2 + log f (v = f 2**e): e * ln2_hi is exact and joins m (and
+    # base) exactly, so a large log|K| that cancels against m costs no ulps
+    f, e = _frexp(xp.abs(xp.where(small, k, total)), xp)
+    high = f > math.sqrt(2.0)  # f in [sqrt(1/2), sqrt(2)): log f small, e = 0 next to 1
+    f, e = xp.where(high, f / 2.0, f), xp.where(high, e + 1.0, e)
+    wide = m.dtype == xp.float64 if hasattr(m, "dtype") else True
+    ln2_hi, ln2_lo = _LN2_HI[8 if wide else 4], _LN2_LO[8 if wide else 4]
     with np.errstate(divide="ignore"):  # log 0 = -inf: the exact zero
-        coarse = xp.log(xp.abs(xp.where(small, 1.0, total)))
-    rest = xp.where(small, fine, coarse)
-    if isinstance(base, float) and base == 0.0:
-        return canonical(xp.sign(total), m + rest, xp)
-    hi, lo = two_diff(base, -m, xp)  # base + m exactly, rounded once with the rest
+        rest = (e * ln2_lo + xp.log(f)) + xp.log1p(xp.where(small, u, 0.0))
+    hi, lo = two_diff(m, -(e * ln2_hi), xp)  # m + e ln2_hi exactly
+    if not (isinstance(base, float) and base == 0.0):
+        hi, lo2 = two_diff(base, -hi, xp)  # base + m exactly, rounded once with the rest
+        lo = lo + lo2
     return canonical(xp.sign(total), hi + (lo + rest), xp)
 
 

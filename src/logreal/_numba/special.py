@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from ._jit import helper, kernel
-from .exact import difference
+from .exact import difference, two_sum_err
 
 __all__ = [
     "compensated_sum",
@@ -35,6 +35,10 @@ __all__ = [
 ]
 
 LN2 = math.log(2.0)
+# ln 2 in two parts; e * LN2_HI is exact for |e| < 2**20 (fdlibm's split)
+LN2_HI = 6.93147180369123816490e-01
+LN2_LO = 1.90821492927058770002e-10
+SQRT_HALF = math.sqrt(0.5)
 
 
 @helper
@@ -163,18 +167,26 @@ def finish_split(k, r, m):  # type: ignore[no-untyped-def]
     """(sign, m, t) of ``e**m (k + r)`` with ``logabs = m + t`` (``t`` unrounded
     into ``m``): zero is ``(0, -inf, 0)``, nan ``(nan, nan, 0)``."""
     total = k + r
-    if k != 0 and abs(r / k) < 0.5:
-        t = math.log(abs(k)) + math.log1p(r / k)
-    else:
-        t = math.log(abs(total))
-    logabs = m + t
+    small = k != 0 and abs(r / k) < 0.5
+    v = abs(k) if small else abs(total)
+    # log v = e ln2 + log f (v = f 2**e): e * LN2_HI is exact and joins m by
+    # TwoSum, so a large log|K| that cancels against m costs no ulps
+    f, e = math.frexp(v)
+    if 0 < f < SQRT_HALF:  # f in [sqrt(1/2), sqrt(2)): log f small, e = 0 next to 1
+        f, e = 2.0 * f, e - 1
+    t = (e * LN2_LO + math.log(f)) + (math.log1p(r / k) if small else 0.0)
+    big = e * LN2_HI
+    hi = m + big
+    if math.isfinite(hi):
+        t += two_sum_err(m, big, hi)
+    logabs = hi + t
     if logabs != logabs:
         return math.nan, math.nan, 0.0
     if logabs == -math.inf or total == 0:
         return 0.0, -math.inf, 0.0
     if not math.isfinite(logabs):
         return (1.0 if total > 0 else -1.0), logabs, 0.0
-    return (1.0 if total > 0 else -1.0), m, t
+    return (1.0 if total > 0 else -1.0), hi, t
 
 
 @helper
