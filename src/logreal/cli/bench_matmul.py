@@ -1,4 +1,4 @@
-"""Benchmark case for LogReal matrix products (registered with :func:`logreal._bench.cases`).
+"""Benchmark case for LogReal matrix products (listed in :data:`logreal.cli.bench.FACTORIES`).
 
 LogReal ``a @ b`` on signed random logs against what torch-struct does for a
 signed log-space matrix product: broadcast the k-term sums and reduce them
