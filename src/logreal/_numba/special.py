@@ -278,15 +278,18 @@ def _terms(w, lg, m, ceiling):  # type: ignore[no-untyped-def]
 @helper
 def _logsum_split(w, lg):  # type: ignore[no-untyped-def]
     """(sign, m, t) of ``sum(w e**lg)``, ``logabs = m + t``: the shift, then ``K``
-    and a compensated ``R``.
+    and a compensated ``R``; and whether a weight is beyond ``2**+-500`` (read
+    in the first round's pass, which sees every term).
 
     Terms close to an earlier shift whose values cancelled exactly are left out
     (``_special._shifted_sum``); ``ceiling`` is that earlier shift.
     """
     ceiling = math.inf
     sign, m_out, t = 0.0, -math.inf, 0.0
+    m, extreme = _shift_of(w, lg, ceiling)
     while True:  # one round per level of exactly cancelling top terms
-        m, _extreme = _shift_of(w, lg, ceiling)
+        if ceiling != math.inf:
+            m = _shift_of(w, lg, ceiling)[0]
         if m == -math.inf:
             m = 0.0
         k, r, c, top_r, had_top, rest_left = _terms(w, lg, m, ceiling)
@@ -294,15 +297,15 @@ def _logsum_split(w, lg):  # type: ignore[no-untyped-def]
             r += c
         sign, m_out, t = finish_split(k, r, m)
         if not (k + top_r == 0 and had_top and rest_left):
-            return sign, m_out, t
+            return sign, m_out, t, extreme
         ceiling = m
 
 
 @helper
 def _logsum_row(w, lg):  # type: ignore[no-untyped-def]
-    """(sign, logabs) of ``sum(w e**lg)``."""
-    sign, m, t = _logsum_split(w, lg)
-    return sign, m + t
+    """(sign, logabs) of ``sum(w e**lg)``, and whether a weight was extreme."""
+    sign, m, t, extreme = _logsum_split(w, lg)
+    return sign, m + t, extreme
 
 
 @kernel
@@ -312,8 +315,8 @@ def logsum_split(w, lg, s_out, m_out, t_out):  # type: ignore[no-untyped-def]
     weight was beyond ``2**+-500`` (the caller then takes the exact path)."""
     extreme = False
     for j in range(lg.shape[0]):
-        extreme |= _shift_of(w[j], lg[j], math.inf)[1]
-        s_out[j], m_out[j], t_out[j] = _logsum_split(w[j], lg[j])
+        s_out[j], m_out[j], t_out[j], row_extreme = _logsum_split(w[j], lg[j])
+        extreme |= row_extreme
     return not extreme
 
 
@@ -321,8 +324,8 @@ def logsum_split(w, lg, s_out, m_out, t_out):  # type: ignore[no-untyped-def]
 def _logsum_rows(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
     extreme = False
     for j in range(lg.shape[0]):
-        extreme |= _shift_of(w[j], lg[j], math.inf)[1]
-        s_out[j], l_out[j] = _logsum_row(w[j], lg[j])
+        s_out[j], l_out[j], row_extreme = _logsum_row(w[j], lg[j])
+        extreme |= row_extreme
     return extreme
 
 
@@ -331,8 +334,7 @@ def _logsum_rows_parallel(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
     rows = lg.shape[0]
     extreme = np.zeros(rows, dtype=np.bool_)
     for j in numba.prange(rows):
-        extreme[j] = _shift_of(w[j], lg[j], math.inf)[1]
-        s_out[j], l_out[j] = _logsum_row(w[j], lg[j])
+        s_out[j], l_out[j], extreme[j] = _logsum_row(w[j], lg[j])
     return extreme.any()
 
 
@@ -371,7 +373,7 @@ def _logsum_long(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
         r += c
     s_out[0], l_out[0] = finish(k, r, m)
     if k + top_r == 0 and flags[:, 0].any() and flags[:, 1].any():
-        s_out[0], l_out[0] = _logsum_row(w, lg)  # the top terms cancel: the rounds
+        s_out[0], l_out[0], _ = _logsum_row(w, lg)  # the top terms cancel: the rounds
     return extreme.any()
 
 
