@@ -28,3 +28,18 @@ DIFFERENTIAL_EXAMPLES = 1000 if _PROFILE == "nightly" else 40
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261130)
+
+
+@pytest.fixture(autouse=True)
+def _kernels_at_every_size(monkeypatch):
+    """Run the compiled kernels on the tests' small arrays too.
+
+    By default inputs under ``logreal._numba.MIN_SIZE`` elements take the
+    portable path (so a process with only small arrays never imports Numba);
+    the tests lower the threshold to 0 so every kernel is exercised on the
+    same small, adversarial cases as the portable code.  Tests of the
+    threshold itself set it back.
+    """
+    from logreal import _numba
+
+    monkeypatch.setitem(_numba._state, "min_size", 0)

@@ -5,7 +5,9 @@
 - a cache that cannot be written: kernels run uncached, silently;
 - the kernel modules import nothing from outside ``logreal._numba`` (the cache key
   hashes that package only);
-- every module of the package imports with each optional dependency blocked.
+- every module of the package imports with each optional dependency blocked;
+- small inputs take the portable path and never import Numba; the threshold can
+  be moved with ``LOGREAL_KERNEL_MIN_SIZE``.
 """
 
 import ast
@@ -25,8 +27,12 @@ OPTIONAL = ("scipy", "matplotlib", "torch", "dask", "distributed", "jax", "hmmle
 
 
 def _python(code: str, env: dict[str, str] | None = None, path: str | None = None) -> str:
-    """Run ``code`` in a new interpreter; return its stdout (stderr on failure)."""
-    full = {**os.environ, **(env or {})}
+    """Run ``code`` in a new interpreter; return its stdout (stderr on failure).
+
+    The kernels run at every size (``LOGREAL_KERNEL_MIN_SIZE=0``) unless ``env``
+    says otherwise, so the small arrays below reach them.
+    """
+    full = {**os.environ, "LOGREAL_KERNEL_MIN_SIZE": "0", **(env or {})}
     full.pop("LOGREAL_KERNELS", None)
     if path is not None:
         full["PYTHONPATH"] = path
@@ -159,3 +165,51 @@ def test_every_module_imports_with_optional_dependencies_blocked(kernels):
         {"LOGREAL_KERNELS": "portable"} if kernels == "portable" else None,
     )
     assert int(out) > 20
+
+
+_FIRST_CALLS = """
+    import sys
+    import numpy as np, logreal as lr
+    from logreal.cli.bench_startup import first_calls
+    exec(first_calls(N))
+    print("numba" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("n", "threshold", "imported"),
+    [
+        (10, "", False),
+        (4095, "", False),
+        (4096, "", True),
+        (10, "0", True),
+        (10**4, "10001", False),
+    ],
+)
+def test_small_inputs_take_the_portable_path_without_importing_numba(n, threshold, imported):
+    env = {"LOGREAL_KERNEL_MIN_SIZE": threshold}
+    out = _python(_FIRST_CALLS.replace("N", str(n)), env)
+    assert out.split() == [str(imported)]
+
+
+def test_elementwise_threshold_counts_the_broadcast_result():
+    import numpy as np
+
+    from logreal import _numba
+
+    column, row = np.ones((64, 1)), np.ones((1, 64))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(_numba._state, "min_size", _numba.MIN_SIZE)
+        assert _numba.kernel("signed_add", np, column, column, row, row) is not None
+        assert _numba.kernel("signed_add", np, column, column, column, column) is None
+        assert _numba.kernel("compensated_sum", np, np.ones(_numba.MIN_SIZE)) is not None
+        assert _numba.kernel("compensated_sum", np, np.ones(_numba.MIN_SIZE - 1)) is None
+
+
+def test_a_threshold_that_is_not_a_number_is_a_clear_error():
+    full = {**os.environ, "LOGREAL_KERNEL_MIN_SIZE": "lots"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import logreal"], capture_output=True, text=True, env=full
+    )
+    assert out.returncode != 0
+    assert "LOGREAL_KERNEL_MIN_SIZE must be a whole number of elements, not 'lots'" in out.stderr

@@ -8,6 +8,10 @@ caller takes the portable path, when
 
 * the input is not a NumPy float32/float64 array,
 * ``LOGREAL_KERNELS=portable`` is set, or the code runs inside :func:`portable`,
+* the input has fewer than :data:`MIN_SIZE` elements (``LOGREAL_KERNEL_MIN_SIZE``
+  overrides it): below that the portable code costs tens of microseconds more
+  at most, and a process that only meets small arrays never pays Numba's start-up
+  (about a second: importing it, initialising its target, tearing it down),
 * Numba is missing, or installed but fails to import (then once, a warning
   naming the cause and how to silence it).
 
@@ -31,7 +35,7 @@ import numpy as np
 
 from .._backend import Array, Namespace, is_numpy
 
-__all__ = ["KERNELS", "available", "enabled", "kernel", "portable"]
+__all__ = ["KERNELS", "MIN_SIZE", "available", "enabled", "kernel", "portable"]
 
 # name -> (module of logreal._numba, function, adapter)
 KERNELS: dict[str, tuple[str, str, str]] = {
@@ -51,7 +55,24 @@ KERNELS: dict[str, tuple[str, str, str]] = {
     "norm_count": ("norms", "count", "raw"),
 }
 
-_state: dict[str, Any] = {"enabled": os.environ.get("LOGREAL_KERNELS") != "portable"}
+#: Inputs with fewer elements than this take the portable path.
+MIN_SIZE = 4096
+
+
+def _min_size() -> int:
+    value = os.environ.get("LOGREAL_KERNEL_MIN_SIZE", "")
+    try:
+        return max(int(value), 0) if value else MIN_SIZE
+    except ValueError:
+        raise ValueError(
+            f"LOGREAL_KERNEL_MIN_SIZE must be a whole number of elements, not {value!r}"
+        ) from None
+
+
+_state: dict[str, Any] = {
+    "enabled": os.environ.get("LOGREAL_KERNELS") != "portable",
+    "min_size": _min_size(),
+}
 
 
 @contextlib.contextmanager
@@ -103,11 +124,20 @@ def kernel(name: str, xp: Namespace, *arrays: Array) -> Callable[..., Any] | Non
         return None
     if any(a.dtype != dtype for a in arrays):
         return None
+    module, function, adapter = KERNELS[name]
+    if _work(adapter, arrays) < _state["min_size"]:
+        return None
     if not _numba_imports():
         return None
-    module, function, adapter = KERNELS[name]
     fn = getattr(importlib.import_module(f"{__name__}.{module}"), function)
     return fn if adapter == "raw" else _ADAPTERS[adapter](fn)
+
+
+def _work(adapter: str, arrays: tuple[Array, ...]) -> int:
+    """Elements a kernel would touch: the broadcast output for elementwise ones."""
+    if adapter == "elementwise":
+        return math.prod(np.broadcast_shapes(*(a.shape for a in arrays)))
+    return max(a.size for a in arrays)
 
 
 def _flat(a: np.ndarray) -> np.ndarray:

@@ -114,16 +114,22 @@ def kernel_path() -> str:
     from .._numba import _jit
 
     cache = _jit.CACHE_DIR if _jit.CACHED else "off (cache directory not writable)"
-    return f"compiled Numba kernels (cache: {cache})"
+    n = _min_size()
+    sizes = f" from {n} elements, smaller input on the portable code" if n else " at every size"
+    return f"compiled Numba kernels{sizes} (cache: {cache})"
+
+
+def _min_size() -> int:
+    return int(_numba._state["min_size"])
 
 
 def warm_up() -> None:
-    """Run every kernel once on tiny inputs, so timings exclude first-use compilation
-    (or the load from the on-disk cache)."""
+    """Run every kernel once on inputs just large enough to take it, so timings
+    exclude first-use compilation (or the load from the on-disk cache)."""
     from .. import _rules as lr
 
     for dtype in (np.float64, np.float32):
-        a = np.linspace(0.5, 2.0, 8, dtype=dtype)
+        a = np.linspace(0.5, 2.0, max(_min_size(), 8), dtype=dtype)
         x = lr.LogReal(a)
         _ = (x + x, x - x, x * x, x / x)
         lr.sum(x), lr.prod(x), lr.cumsum(x), lr.cumprod(x), lr.leave_one_out(x)
