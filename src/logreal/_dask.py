@@ -97,7 +97,7 @@ def _lse_block(z: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarr
     blocks, whose weights are then ``s e**t``: a partial carries its logabs
     unrounded, so a merge costs no extra rounding.
     """
-    from ._special import logsumexp
+    from ._logsum import logsum_parts
     from ._special_fast import logsum_split
 
     if z.dtype.kind == "c":
@@ -105,9 +105,8 @@ def _lse_block(z: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarr
     else:
         lg, w = z["m"], z["s"] * np.exp(z["t"])
     parts = logsum_split(w, lg, axis)
-    if parts is None:  # kernels off, or extreme weights: one rounding more
-        logabs, sign = logsumexp(lg, axis=axis, b=w, keepdims=True, return_sign=True)
-        parts = (sign, logabs, np.zeros_like(logabs))
+    if parts is None:  # kernels off or not worth it, or extreme weights
+        parts = logsum_parts(w, lg, axis, np)
     out = np.empty(np.shape(parts[0]), dtype=_PARTIAL)
     out["s"], out["m"], out["t"] = parts
     return out if keepdims else np.squeeze(out, axis)

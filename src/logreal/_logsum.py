@@ -104,6 +104,15 @@ def _finish(
     k: Array, r: Array, m: Array, xp: Namespace, base: Array | float = 0.0
 ) -> tuple[Array, Array]:
     """(sign, logabs) of ``e**(base + m) (k + r)``; ``base + m`` kept exact to the end."""
+    sign, hi, t = _finish_split(k, r, m, xp, base)
+    return canonical(sign, hi + t, xp)
+
+
+def _finish_split(
+    k: Array, r: Array, m: Array, xp: Namespace, base: Array | float = 0.0
+) -> tuple[Array, Array, Array]:
+    """(sign, hi, t) of ``e**(base + m) (k + r)`` with logabs ``hi + t`` not yet
+    rounded: ``hi`` holds ``base + m`` and the exponent's ``e ln2_hi`` exactly."""
     total = k + r
     small = xp.abs(r) < 0.5 * xp.abs(k)  # False where k == 0
     u = r / xp.where(small, k, 1.0)
@@ -120,7 +129,7 @@ def _finish(
     if not (isinstance(base, float) and base == 0.0):
         hi, lo2 = two_diff(base, -hi, xp)  # base + m exactly, rounded once with the rest
         lo = lo + lo2
-    return canonical(xp.sign(total), hi + (lo + rest), xp)
+    return xp.sign(total), hi, lo + rest
 
 
 def _round(
@@ -130,8 +139,9 @@ def _round(
     axes: tuple[int, ...],
     xp: Namespace,
     base: Array | float = 0.0,
-) -> tuple[Array, Array, Array, Array]:
-    """One shifted sum of the finite terms: (sign, logabs, top terms, redo).
+) -> tuple[Array, Array, Array, Array, Array]:
+    """One shifted sum of the finite terms: (sign, hi, t, top terms, redo), the
+    logabs ``hi + t`` left unrounded.
 
     ``redo`` marks slices whose top terms cancelled exactly while smaller
     terms remain: their answer is the sum of the others.
@@ -141,12 +151,12 @@ def _round(
     top_value = xp.sum(k, axis=axes, keepdims=True) + xp.sum(
         xp.where(top, r, 0.0), axis=axes, keepdims=True
     )
-    sign, logabs = _finish(
+    sign, hi, t = _finish_split(
         xp.sum(k, axis=axes, keepdims=True), xp.sum(r, axis=axes, keepdims=True), m, xp, base
     )
     had_top = xp.any(top, axis=axes, keepdims=True)
     rest = xp.any((w != 0) & ~top, axis=axes, keepdims=True)
-    return sign, logabs, top, (top_value == 0) & had_top & rest
+    return sign, hi, t, top, (top_value == 0) & had_top & rest
 
 
 def special_terms(w: Array, x: Array, xp: Namespace) -> Array:
@@ -186,23 +196,42 @@ def shifted_sum(
     ``exponents(w)``, if given, rewrites the exponents for the live weights
     ``w`` of each round as ``base + x + x_lo`` (see :func:`weighted_logsum`).
     """
+    sign, hi, t = shifted_parts(w, x, axes, xp, exponents)
+    return canonical(sign, hi + t, xp)
+
+
+def shifted_parts(
+    w: Array,
+    x: Array,
+    axes: tuple[int, ...],
+    xp: Namespace,
+    exponents: Callable[[Array], Terms] | None = None,
+) -> tuple[Array, Array, Array]:
+    """:func:`shifted_sum` as ``(sign, hi, t)``, logabs ``hi + t`` not yet rounded.
+
+    Partial sums in this form merge (Dask chunks) without a rounding each.
+    The zero is ``(0, -inf, 0)``; a special (infinite or nan) sum has ``t = 0``.
+    """
     big = _specials(w, x, axes, xp)
     live = (w != 0) & xp.isfinite(x) & xp.isfinite(w)
     w = xp.where(live, w, 0.0)
     x = xp.where(live, x, -math.inf)
     plain: Terms = (x, None, 0.0)
     e, e_lo, base = _split_terms(exponents, w, plain)
-    sign, logabs, top, redo = _round(w, e, e_lo, axes, xp, base)
+    sign, hi, t, top, redo = _round(w, e, e_lo, axes, xp, base)
     while bool(xp.any(redo & (big == 0))):
         w = xp.where(top & redo, 0.0, w)
         e, e_lo, base = _split_terms(exponents, w, plain)
-        s2, l2, top, redo2 = _round(w, e, e_lo, axes, xp, base)
-        sign, logabs = xp.where(redo, s2, sign), xp.where(redo, l2, logabs)
+        s2, h2, t2, top, redo2 = _round(w, e, e_lo, axes, xp, base)
+        sign, hi, t = xp.where(redo, s2, sign), xp.where(redo, h2, hi), xp.where(redo, t2, t)
         redo = redo & redo2
     special = big != 0
     sign = xp.where(special, xp.sign(big), sign)
-    logabs = xp.where(special, xp.abs(big), logabs)
-    return canonical(sign, logabs, xp)
+    hi = xp.where(special, xp.abs(big), hi)
+    t = xp.where(special, 0.0, t)
+    rounded_sign, rounded = canonical(sign, hi + t, xp)
+    whole = (rounded_sign == 0) | xp.isnan(rounded_sign) | special
+    return rounded_sign, xp.where(whole, rounded, hi), xp.where(whole, 0.0, t)
 
 
 def _split_terms(exponents: Callable[[Array], Terms] | None, w: Array, plain: Terms) -> Terms:
@@ -257,6 +286,15 @@ def _frexp(b: Array, xp: Namespace) -> tuple[Array, Array]:
     return xp.where(ok, f, b), xp.where(ok, e, 0.0)
 
 
+def logsum_parts(w: Array, lg: Array, axes: tuple[int, ...], xp: Namespace) -> tuple[Array, ...]:
+    """``(sign, hi, t)`` of ``sum(w e**lg)`` over ``axes`` (dims kept), logabs
+    ``hi + t`` unrounded (see :func:`shifted_parts`), for any weights."""
+    if _extreme(w, xp):
+        f, exponents = _mantissa_terms(lg, w, axes, xp)
+        return shifted_parts(f, lg, axes, xp, exponents)
+    return shifted_parts(w, lg, axes, xp)
+
+
 def _extreme(b: Array, xp: Namespace) -> bool:
     """Whether any weight is far enough from one that ``w * e**d`` could lose bits."""
     limit = 2.0 ** (math.frexp(float(xp.finfo(b.dtype).max))[1] // 4)
@@ -281,6 +319,17 @@ def weighted_logsum(
             sign, logabs = shifted_sum(b, a, axes, xp)
             return _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
         return signed_logsum(b, a, axes, keepdims, xp)
+    f, exponents = _mantissa_terms(a, b, axes, xp)
+    sign, logabs = shifted_sum(f, a, axes, xp, exponents)
+    return _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
+
+
+def _mantissa_terms(
+    a: Array, b: Array, axes: tuple[int, ...], xp: Namespace
+) -> tuple[Array, Callable[[Array], Terms]]:
+    """Weights ``b = f 2**e`` far from one as the terms ``f e**(a + e ln 2)``:
+    the mantissas ``f``, and their exponents re-based every round as a
+    double-double (see :func:`weighted_logsum`)."""
     f, e = _frexp(b, xp)
     wide = a.dtype == xp.float64
     hi, lo = _LN2_HI[8 if wide else 4], _LN2_LO[8 if wide else 4]
@@ -297,8 +346,7 @@ def weighted_logsum(
         x, x_lo = two_diff(x, -(x_lo + d_lo + e * lo), xp)
         return xp.where(live_f != 0, x, -math.inf), x_lo, base
 
-    sign, logabs = shifted_sum(f, a, axes, xp, exponents)
-    return _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
+    return f, exponents
 
 
 # --------------------------------------------------------------------------
