@@ -47,7 +47,9 @@ def _from_real(x: Any) -> tuple[Array, Array]:
     xp = namespace(x)
     a = as_float(x, xp)
     if array_api_compat.is_dask_array(a):  # the logs are taken later, chunk by chunk
-        return canonical(xp.sign(a), a.map_blocks(_log_abs, dtype=a.dtype), xp)
+        import dask.array as da
+
+        return canonical(xp.sign(a), da.map_blocks(_log_abs, a, dtype=a.dtype), xp)
     return canonical(xp.sign(a), _log_abs(a), xp)
 
 
