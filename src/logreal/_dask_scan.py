@@ -328,14 +328,16 @@ def prod_grad(f: Any, df: Any, method: str) -> Any:
 
     from ._reduce import sum as lr_sum
 
+    f_leads = wants(f)  # whose chunks the other follows
     if isinstance(f, LogReal) or isinstance(df, LogReal):
         f, df = LogReal(f), LogReal(df)
         dtype = np.result_type(f.dtype, df.dtype)
         f = LogReal._new(*(da.asarray(v).astype(dtype) for v in (f.sign, f.logabs)))
         df = LogReal._new(*(da.asarray(v).astype(dtype) for v in (df.sign, df.logabs)))
     else:
-        f, df = da.asarray(f), da.asarray(df)
-        dtype = np.result_type(f.dtype, df.dtype, np.float16)  # integers: float64
+        f, df = (da.asarray(v) for v in (f, df))
+        # integers and bools become float64 first, as on NumPy
+        dtype = np.result_type(*(v.dtype if v.dtype.kind == "f" else np.float64 for v in (f, df)))
         f, df = f.astype(dtype), df.astype(dtype)
     z, _, kind = _prepare(f, 0, "prod_grad", log=method == "log")
     dz, _, _ = _prepare(df, 0, "prod_grad")
@@ -355,8 +357,11 @@ def prod_grad(f: Any, df: Any, method: str) -> Any:
     if fshape[0] == 0:
         zero = da.zeros(dshape[1:], dtype=kind.dtype)
         return LogReal._new(zero, zero - math.inf) if kind.packed else zero
-    # f's chunks on the sequence and element axes, df's on its parameter axes
-    dz = dz.rechunk({0: z.chunks[0], **{k + i: c for i, c in enumerate(z.chunks) if i}})
+    # one chunking of the sequence and element axes, from the Dask operand (f if both)
+    if f_leads:
+        dz = dz.rechunk({0: z.chunks[0], **{k + i: c for i, c in enumerate(z.chunks) if i}})
+    else:
+        z = z.rechunk({i: dz.chunks[k + i if i else 0] for i in range(z.ndim)})
     fwd, bwd = _carry_arrays(z, 0, kind, (False, True))
     f_index = (0, *range(k + 1, k + len(fshape)))
     d_index = tuple(range(len(dshape)))
