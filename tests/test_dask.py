@@ -485,3 +485,37 @@ def test_from_log_keeps_the_chunks():
     # a scalar sign broadcast as one chunk would make every worker hold the whole array
     y = lr.LogReal.from_log(da.zeros(10, chunks=2))
     assert y.sign.chunks == y.logabs.chunks == ((2,) * 5,)
+
+
+@pytest.mark.parametrize("chunk", [1, 3])
+def test_special_values_in_process(chunk):
+    """Infinities, nans, zeros and subnormals meeting across chunks, computed
+    in this process (so a stray warning fails the test) and checked against NumPy."""
+    a = np.array(
+        [[2.0, np.inf, 3.0, 0.0, 1e300, 1e300, 1e-300], [np.nan, 1.0, 0.0, 0.0, 1e-310, 5.0, -1.0]]
+    )
+    x = da.from_array(a, chunks=(1, chunk))
+    y = lr.LogReal(x)
+
+    def products(x, y):
+        return [
+            lr.cumprod(x, axis=1),
+            lr.cumprod(x, axis=1, exclusive=True, reverse=True),
+            lr.leave_one_out(x, axis=1),
+            lr.leave_one_out(x, axis=1, method="log"),
+            lr.prod_grad(x.T, x.T),
+            lr.cumprod(y, axis=1).logabs,
+            lr.leave_one_out(y, axis=1).logabs,
+            lr.prod_grad(y.T, y.T).logabs,
+            (y @ y.T).logabs,
+        ]
+
+    with lazy():
+        outs = products(x, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = dask.compute(*outs, scheduler="sync")
+    with np.errstate(invalid="ignore", divide="ignore"):  # NumPy's side: log 0, inf - inf
+        wants = products(a, lr.LogReal(a))
+    for g, w in zip(got, wants, strict=True):
+        np.testing.assert_allclose(g, np.asarray(w), rtol=32 * 2.0**-52, atol=0, equal_nan=True)
