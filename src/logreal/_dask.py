@@ -13,6 +13,15 @@ combine by a merge rule that is exact up to one rounding:
 * **norms** (``lr.norm``, ``lr.lognorm`` of real input): a chunk's partial is
   the scaled-sum state of :mod:`logreal._norms_state` (``scale``, ``hi``,
   ``lo``, flags), merged and finished by the same :class:`Reduction`.
+* **running sums** (LogReal ``cumsum``): each chunk's scan starts from the
+  exact sum of the chunks before it (a carry).
+* **LogReal contractions** (``matmul``, and through it ``dot`` and
+  ``einsum``): every pair of chunks meeting on the contracted axis is
+  multiplied by the NumPy product, and the partial products are summed over
+  the contracted chunks by the log-sum-exp merge above.
+
+Products along an axis (``cumprod``, ``leave_one_out``, ``prod_grad``) live in
+:mod:`logreal._dask_scan`.
 
 A partial of several arrays travels as one Dask array: ``(logabs, sign)`` as
 the real and imaginary parts of a complex number (both stored exactly, nan
