@@ -40,6 +40,7 @@ import array_api_compat
 import numpy as np
 
 from ._backend import normalize_axis
+from ._dask import _pack
 from ._logreal import LogReal
 from ._numclass import Log, Real, frexp
 
@@ -117,14 +118,8 @@ def _out(kind: _Kind, cls: Any, st: Any, axis: int) -> np.ndarray:
         cls.store(buf, 0, n, st)
     res = cls.result(buf)
     if isinstance(res, LogReal):
-        res = _complex(np.asarray(res.logabs), np.asarray(res.sign))
+        res = _pack(np.asarray(res.logabs), np.asarray(res.sign))
     return np.moveaxis(res, 0, axis)
-
-
-def _complex(re: np.ndarray, im: np.ndarray) -> np.ndarray:
-    out = np.empty(re.shape, dtype=np.result_type(re.dtype, np.complex64))
-    out.real, out.imag = re, im
-    return out
 
 
 # ---------------------------------------------------------------------------
@@ -209,7 +204,7 @@ def _grad_block(
     dsrc = kind.source(dblock, 0)
     part = cls.sum0(cls.mul(cls.expand(loo, k), cls.lift(dsrc, 0, int(dsrc.shape[0]))))
     if isinstance(part, LogReal):
-        part = _complex(np.asarray(part.logabs), np.asarray(part.sign))
+        part = _pack(np.asarray(part.logabs), np.asarray(part.sign))
     return np.asarray(part)[None, ...]
 
 
@@ -235,7 +230,7 @@ def _prepare(x: Any, axis: int | None, what: str, log: bool = False) -> tuple[An
         logabs, sign = da.asarray(x.logabs), da.asarray(x.sign)
         sign = sign.rechunk(logabs.chunks)
         dtype = logabs.dtype
-        z = da.map_blocks(_complex, logabs, sign, dtype=np.result_type(dtype, np.complex64))
+        z = da.map_blocks(_pack, logabs, sign, dtype=np.result_type(dtype, np.complex64))
         kind = _Kind(True, True, dtype)
     else:
         z = da.asarray(x)
