@@ -221,18 +221,20 @@ def test_cumprod(client, factors, chunks, exclusive, reverse):
         assert_close(g, exact, (2 * len(row) + 4) * U)
 
 
-def test_cumprod_float32_and_axis_none(client, factors, rng):
+def test_cumprod_float32_other_axes(client, factors, rng):
     # float32 factors whose partial products leave float32's range both ways
     a = np.ldexp(np.frexp(factors)[0], rng.integers(-40, 40, size=factors.shape))
     a = a.astype(np.float32)
     x = da.from_array(a, chunks=(2, 5))
     with lazy():
         c, flat = lr.cumprod(x, axis=1, reverse=True), lr.cumprod(x, axis=None)
-    got, got_flat = _compute(client, c, flat)
-    assert got.dtype == np.float32 and got_flat.dtype == np.float32
+        first = lr.leave_one_out(x, axis=0)
+    got, got_flat, got_first = _compute(client, c, flat, first)
+    assert got.dtype == got_flat.dtype == got_first.dtype == np.float32
     for g, w, n in (
         (got, lr.cumprod(a, axis=1, reverse=True), 24),
         (got_flat, lr.cumprod(a, None), 72),
+        (got_first, lr.leave_one_out(a, axis=0), 3),
     ):
         np.testing.assert_allclose(g, w, rtol=2 * (n + 4) * 2.0**-24, atol=2.0**-148)
 
