@@ -13,6 +13,15 @@ combine by a merge rule that is exact up to one rounding:
 * **norms** (``lr.norm``, ``lr.lognorm`` of real input): a chunk's partial is
   the scaled-sum state of :mod:`logreal._norms_state` (``scale``, ``hi``,
   ``lo``, flags), merged and finished by the same :class:`Reduction`.
+* **running sums** (LogReal ``cumsum``): each chunk's scan starts from the
+  exact sum of the chunks before it (a carry).
+* **LogReal contractions** (``matmul``, and through it ``dot`` and
+  ``einsum``): every pair of chunks meeting on the contracted axis is
+  multiplied by the NumPy product, and the partial products are summed over
+  the contracted chunks by the log-sum-exp merge above.
+
+Products along an axis (``cumprod``, ``leave_one_out``, ``prod_grad``) live in
+:mod:`logreal._dask_scan`.
 
 A partial of several arrays travels as one Dask array: ``(logabs, sign)`` as
 the real and imaginary parts of a complex number (both stored exactly, nan
@@ -33,7 +42,7 @@ import numpy as np
 
 from ._backend import Array, normalize_axis
 
-__all__ = ["cumsum", "is_dask", "logsum", "logsumexp", "norm"]
+__all__ = ["cumsum", "is_dask", "logsum", "logsumexp", "matmul", "norm"]
 
 
 def is_dask(*xs: Any) -> bool:
@@ -281,3 +290,71 @@ def cumsum(sign: Any, logabs: Any, axis: int) -> tuple[Any, Any]:
         meta=np.empty((0,) * z.ndim, dtype=complex_dtype),
     )
     return out.imag, out.real
+
+
+# ---------------------------------------------------------------------------
+# LogReal matrix products: chunk pairs by the NumPy product, then the exact sum.
+
+
+def _chunk_matmul(za: np.ndarray, zb: np.ndarray) -> np.ndarray:
+    """One pair of chunks' ``a @ b`` (the NumPy product, each entry rounded
+    once), packed, with a length-1 axis where the contracted one was."""
+    from ._reduce import matmul as lr_matmul
+
+    out = lr_matmul(_logreal(za), _logreal(zb))
+    return _packed(out)[..., None, :]
+
+
+def matmul(a: Any, b: Any) -> Any:
+    """``a @ b`` of LogReals (ndim >= 2, aligned), one of them of Dask arrays, lazily.
+
+    Every pair of chunks meeting on the contracted axis is multiplied by the
+    NumPy product (a few ulp plus its cancellation term per entry); the
+    partial products are then summed over the contracted chunks by the same
+    exact signed sum as ``lr.sum``, so a cancellation between chunks costs no
+    more than one inside a chunk.
+    """
+    import dask.array as da
+
+    za, zb = (
+        da.map_blocks(
+            _pack,
+            da.asarray(x.logabs),
+            da.asarray(x.sign),
+            dtype=np.result_type(x.dtype, np.complex64),
+        )
+        for x in (a, b)
+    )
+    for z in (za, zb):
+        if any(math.isnan(c) for cs in z.chunks for c in cs):
+            raise ValueError(
+                f"matmul of a Dask array with unknown chunk sizes {z.chunks}: call "
+                f"x.compute_chunk_sizes() (or give the chunks) first"
+            )
+    dtype = np.result_type(za.dtype, zb.dtype)
+    ndim = max(za.ndim, zb.ndim)
+    za = za[(None,) * (ndim - za.ndim)]
+    zb = zb[(None,) * (ndim - zb.ndim)]
+    lhs = tuple(range(ndim))  # batch..., i, k
+    rhs = (*range(ndim - 2), ndim - 1, ndim)  # batch..., k, j
+    out = da.blockwise(
+        _chunk_matmul,
+        tuple(range(ndim + 1)),  # batch..., i, k (one per chunk), j
+        za,
+        lhs,
+        zb,
+        rhs,
+        adjust_chunks={ndim - 1: 1},
+        dtype=dtype,
+        concatenate=False,
+        meta=np.empty((0,) * (ndim + 1), dtype=dtype),
+    )
+    real = np.empty(0, dtype=dtype).real.dtype
+    parts = _reduction(out, (ndim - 1,), False, _lse_block, _PARTIAL)
+    return _logreal_pair(parts["s"].astype(real), (parts["m"] + parts["t"]).astype(real))
+
+
+def _logreal_pair(sign: Any, logabs: Any) -> Any:
+    from ._logreal import LogReal
+
+    return LogReal._new(sign, logabs)

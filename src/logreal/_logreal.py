@@ -46,8 +46,18 @@ def _from_real(x: Any) -> tuple[Array, Array]:
             return _python_logs(obj)
     xp = namespace(x)
     a = as_float(x, xp)
+    if array_api_compat.is_dask_array(a):  # the logs are taken later, chunk by chunk
+        import dask.array as da
+
+        return canonical(xp.sign(a), da.map_blocks(_log_abs, a, dtype=a.dtype), xp)
+    return canonical(xp.sign(a), _log_abs(a), xp)
+
+
+def _log_abs(a: Any) -> Any:
+    """log|a|; log 0 = -inf, the zero."""
+    xp = namespace(a)
     with np.errstate(divide="ignore"):  # log 0 = -inf: the zero
-        return canonical(xp.sign(a), xp.log(xp.abs(a)), xp)
+        return xp.log(xp.abs(a))
 
 
 def _int_log(n: int) -> float:
@@ -174,8 +184,12 @@ class LogReal:
         sa = xp.asarray(sign, dtype=la.dtype) if is_python_scalar(sign) else as_float(sign, xp)
         dtype = xp.result_type(la, sa)
         shape = _broadcast_shape(tuple(la.shape), tuple(sa.shape))
-        la = xp.broadcast_to(xp.astype(la, dtype), shape)
-        sa = xp.broadcast_to(xp.astype(sa, dtype), shape)
+        la, sa = xp.astype(la, dtype), xp.astype(sa, dtype)
+        if array_api_compat.is_dask_array(la):  # Dask: the operands' chunks, never one chunk
+            import dask.array as da
+
+            la, sa = da.broadcast_arrays(la, sa)
+        la, sa = xp.broadcast_to(la, shape), xp.broadcast_to(sa, shape)
         return cls._new(*canonical(xp.sign(sa), la, xp))
 
     # -- components and array behaviour -------------------------------------

@@ -326,9 +326,9 @@ class Real:
             seed = self._seed(seed)
         if e is None:
             v = xp.flip(m, axis=0) if reverse else m
-            if seed is not None:
-                v = xp.concat([v[:1, ...] * seed[0], v[1:, ...]], axis=0)
             with np.errstate(over="ignore", invalid="ignore"):  # caught by _fits below
+                if seed is not None:  # a zero seed meets an infinity: the exact path
+                    v = xp.concat([v[:1, ...] * seed[0], v[1:, ...]], axis=0)
                 c = xp.cumulative_prod(v, axis=0)
             if self._fits(c):
                 return (xp.flip(c, axis=0) if reverse else c), None if seed is None else seed[1]
@@ -460,7 +460,8 @@ def _scaled_scan(m: Array, e: Array, seed: Scaled | None, xp: Namespace) -> Scal
     """
     length = m.shape[0]
     if seed is not None:
-        m = xp.concat([m[:1, ...] * seed[0], m[1:, ...]], axis=0)
+        with np.errstate(invalid="ignore"):  # IEEE: 0 * inf = nan
+            m = xp.concat([m[:1, ...] * seed[0], m[1:, ...]], axis=0)
         e = xp.concat([e[:1, ...] + seed[1], e[1:, ...]], axis=0)
     with np.errstate(invalid="ignore"):  # 0 * inf = nan among special factors
         c = xp.cumulative_prod(_rows(m, 1.0, xp), axis=1)

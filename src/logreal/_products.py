@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _products_fast
+from . import _dask_scan, _products_fast
 from ._backend import as_float, namespace, normalize_axis, scalar_out
 from ._logreal import LogReal
 from ._numclass import Field, Log, NumberClass, Op, Real
@@ -487,6 +487,8 @@ def cumprod(
     """
     if op is not None and exclusive and identity is None:
         raise ValueError("an exclusive cumprod with op starts at op's identity: pass identity=")
+    if op is None and _dask_scan.wants(x):  # lazily, chunk by chunk
+        return _dask_scan.cumprod(x, axis, exclusive, reverse)
     plan = _plan(x, axis, op, identity)
     fast = _compiled(
         plan, _products_fast.EXCLUSIVE if exclusive else _products_fast.INCLUSIVE, reverse
@@ -575,6 +577,8 @@ def leave_one_out(
     -69314.02490881397
     """
     method = _method(method, op)
+    if op is None and _dask_scan.wants(x):  # lazily, chunk by chunk
+        return _dask_scan.leave_one_out(x, axis, method)
     plan = _plan(x, axis, op, None, real_io=method == "log")
     if method == "dp" and (fast := _compiled(plan, _products_fast.LOO)) is not None:
         return fast
@@ -630,6 +634,8 @@ def prod_grad(
     -69302.511983349
     """
     method = _method(method, op)
+    if op is None and _dask_scan.wants(f, df):  # lazily, chunk by chunk
+        return _dask_scan.prod_grad(f, df, method)
     if op is None and (isinstance(f, LogReal) or isinstance(df, LogReal)):
         f, df = LogReal(f), LogReal(df)
     elif op is None:

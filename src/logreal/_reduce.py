@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _matmul, _numba
+from . import _dask, _matmul, _numba
 from ._backend import Array, as_float, is_python_scalar, namespace, normalize_axis, scalar_out
 from ._logreal import LogReal, _broadcast_shape, _lift
 from ._special import canonical, signed_cumsum, signed_logsum
@@ -230,7 +230,10 @@ def matmul(x: Any, y: Any) -> Any:
             f"({a2.shape[-1]} != {b2.shape[-2]})"
         )
     _broadcast_shape(a2.shape[:-2], b2.shape[:-2])
-    out = _matmul.scaled_matmul(a2, b2)
+    if _dask.is_dask(a2.logabs, b2.logabs):  # lazily: chunk pairs, then the exact sum
+        out = _dask.matmul(a2, b2)
+    else:
+        out = _matmul.scaled_matmul(a2, b2)
     if a.ndim == 1:
         out = out[..., 0, :]
     if b.ndim == 1:
