@@ -35,14 +35,18 @@ from ._backend import (
     scalar_out,
 )
 from ._logsum import (
+    _scatter,
+    _squeeze,
     canonical,
     hillis_steele,
     merge_states,
+    shifted_sum,
     signed_cumsum,
     signed_logsum,
     two_diff,
     weighted_logsum,
 )
+from ._logsum_bound import logsumexp_bound
 
 __all__ = [
     "canonical",
@@ -119,8 +123,10 @@ def signed_add(sa: Array, la: Array, sb: Array, lb: Array, xp: Namespace) -> tup
     # 1 - e as -expm1(d) where it cancels.  (d_lo is 0 for equal
     # magnitudes, where the slope is infinite.)
     denom = _patch(near, lambda t: -xp.expm1(t), d, 1.0 + signed_e, xp)
-    slope = signed_e / xp.where(denom == 0, 1.0, denom)
-    corr = corr + xp.where(d_lo == 0, 0.0, d_lo * slope)
+    # d_lo != 0 only where d is inexact, so far from 0: the quotient is finite.
+    fixable = d_lo != 0
+    slope = signed_e / xp.where(fixable, denom, 1.0)
+    corr = corr + xp.where(fixable, d_lo * slope, 0.0)
     with np.errstate(invalid="ignore"):  # inf - inf = nan (opposite infinities)
         logabs = hi + corr
     # hi carries nan from either input, and -inf exactly for a zero result.
@@ -146,9 +152,16 @@ def _real(*args: Any) -> tuple[Namespace, list[Array]]:
     strong = [as_float(a, xp) for a in args if not is_python_scalar(a)]
     dtype = xp.result_type(*strong) if strong else xp.float64
     return xp, [
-        xp.asarray(a, dtype=dtype) if is_python_scalar(a) else xp.astype(as_float(a, xp), dtype)
+        xp.asarray(a, dtype=dtype)
+        if is_python_scalar(a)
+        else _as_dtype(as_float(a, xp), dtype, xp)
         for a in args
     ]
+
+
+def _as_dtype(a: Array, dtype: Any, xp: Namespace) -> Array:
+    """``a`` in ``dtype``, the array itself (no copy) when it is already."""
+    return a if a.dtype == dtype else xp.astype(a, dtype)
 
 
 def log1mexp(x: Any) -> Array:
@@ -286,12 +299,38 @@ def logsumexp(
         return _result(*fused, return_sign, namespace())
     if b is None:
         xp, (a,) = _real(a)
+        axes = normalize_axis(axis, a.ndim)
+        quick = logsumexp_bound(a, axes, xp)
+        if quick is not None:  # the fast sum where its bound holds, the exact one elsewhere
+            sign, logabs = _redo_slices(a, axes, *quick, xp)
+            return _result(
+                *(_squeeze(v, axes, keepdims, xp) for v in (sign, logabs)), return_sign, xp
+            )
         w = xp.ones_like(a)
     else:
         xp, (a, w) = _real(a, b)
         a, w = xp.broadcast_arrays(a, w)
     axes = normalize_axis(axis, a.ndim)
     return _result(*weighted_logsum(a, w, axes, keepdims, xp), return_sign, xp)
+
+
+def _redo_slices(
+    a: Array, axes: tuple[int, ...], logabs: Array, redo: Array, xp: Namespace
+) -> tuple[Array, Array]:
+    """(sign, logabs), dims kept: the fast answers, and the exact sums of the ``redo`` slices."""
+    sign = xp.ones_like(logabs)
+    if not bool(xp.any(redo)):
+        return sign, logabs
+    rest = tuple(i for i in range(a.ndim) if i not in axes)
+    n = math.prod(a.shape[i] for i in axes)
+    rows = xp.reshape(xp.permute_dims(a, rest + axes), (-1, n))
+    flat = xp.reshape(redo, (-1,))
+    (idx,) = xp.nonzero(flat)
+    picked = xp.take(rows, idx, axis=0)
+    s, lg = shifted_sum(xp.ones_like(picked), picked, (1,), xp)
+    sign = xp.reshape(_scatter(flat, s[:, 0], xp.reshape(sign, (-1,)), xp), redo.shape)
+    logabs = xp.reshape(_scatter(flat, lg[:, 0], xp.reshape(logabs, (-1,)), xp), redo.shape)
+    return sign, logabs
 
 
 def _result(sign: Array, logabs: Array, return_sign: bool, xp: Namespace) -> Any:

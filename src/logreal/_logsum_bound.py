@@ -1,0 +1,166 @@
+"""The fast common case of ``logsumexp(a)``, kept only where a proven bound holds.
+
+Algorithm (per slice of ``n`` terms, on any array-API namespace)::
+
+    m = max(a)                       one reduction
+    t = exp(a - m)                   one buffer; NumPy subtracts and exps in place
+    s = tree_sum(t)                  pairwise, in place on NumPy
+    r = m + log(s)                   as _logsum._finish: log s = e ln2 + log f, f near 1
+
+The answer is kept where the bound below is at most two ulps of ``r``; the
+other slices (and every slice whose maximum is not finite: nan, +inf, or only
+-inf) go to the exact shifted sum of :mod:`logreal._logsum`.
+
+Error bound (``u`` the unit roundoff, ``tau_i = e**(a_i - m)``, ``S = sum tau_i``)
+---------------------------------------------------------------------------------
+1. ``m`` is one of the ``a_i``, so its term is ``exp(0) = 1`` exactly: ``S >= 1``.
+2. ``d_i = fl(a_i - m) = (a_i - m) + delta_i`` with ``|delta_i| <= u |d_i|`` (to
+   first order); the term is ``tau_i e**delta_i``.  For any ``L >= 1``,
+   ``x e**-x`` falls for ``x >= 1``, so the terms with ``|d_i| > L`` have
+   ``tau_i |d_i| <= L e**-L`` and the others ``tau_i |d_i| <= L tau_i``::
+
+       sum tau_i |delta_i| <= u S W,   W = L (1 + (n / S) e**-L),
+
+   taken at ``L = max(1, ln(n / S) + 1)`` with ``S`` replaced by the lower
+   bound ``max(1, s (1 - 2**-6))`` (far below the other errors' size).
+3. ``exp`` is within ``c_exp`` ulps (relative ``2 c_exp u``) where its result is
+   normal; below that a term is off by at most the smallest normal ``tiny``
+   each (also when the backend flushes subnormals).  ``c_exp = 2`` for
+   float64 (libm, SLEEF and NumPy's SIMD exp are within 1), ``4`` for float32
+   (NumPy's AVX float32 exp: 2.52).
+4. The tree adds nonnegative numbers; each term passes through at most ``D``
+   additions (:func:`tree_sum`), so the sum is within ``gamma_D = D u / (1 -
+   D u)`` relatively of the sum of the computed terms, in any namespace.
+5. So ``s = S (1 + rho)``, ``|rho| <= R = 1.01 (2 c_exp u + gamma_D + u W) +
+   n tiny / S`` (1.01 covers the second-order products), and ``|log s - log
+   S| <= R / (1 - R)``.
+6. ``log s = e ln 2 + log f`` with ``s = f 2**e``, ``f`` in ``[sqrt 1/2, sqrt 2)``:
+   ``m + e ln2_hi = hi + lo`` exactly (TwoSum); ``rest = e ln2_lo + log f`` has
+   ``|rest| < 1/2``, so ``log f`` (``c_log`` ulps: 2 for float64, 4 for float32)
+   and the sum cost at most ``u (c_log / 2 + 1/4)``; ``fl(lo + rest)`` at most
+   ``u (|lo| + 1/2)`` with ``|lo| <= u (|m| + 64)``; the last addition half an
+   ulp of the result ``r``.
+
+Altogether ``|r - log sum e**a| <= B = R / (1 - R) + u (c_log / 2 + 1 + |lo|) +
+ulp(r) / 2``, and the slice is kept when ``B <= 2 ulp(|r| - B)`` (the spacing
+at the smallest the exact result can be).  Where the log-sum is small beside
+the errors of a sum of ``n`` terms -- a result near 0 (``[-ln 2, -ln 2]``),
+many equal terms with a small sum, a log-sum far below ``m`` -- the bound
+fails and the exact path answers.  For ``n = 10**7`` standard normals
+(``r`` about 16.6, ``ulp = 32 u``) ``B`` is about 55 u of the 64 u allowed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._backend import Array, Namespace, is_numpy
+from ._exact import ulp
+
+__all__ = ["logsumexp_bound", "tree_sum"]
+
+# exp and log error in ulps, by item size (see the module notes)
+_C_EXP = {8: 2.0, 4: 4.0}
+_C_LOG = {8: 2.0, 4: 4.0}
+TOLERANCE = 2.0  # ulps of the result a fast answer may be off, proven
+
+
+def tree_sum(t: Array, xp: Namespace, in_place: bool) -> tuple[Array, int]:
+    """The sum along the last axis by halving, and ``D``, the additions a term passes.
+
+    Each level adds the second half onto the first (in place on NumPy when
+    ``in_place``: ``t`` is then overwritten); an odd element left over joins a
+    running carry.  A term in the halves passes ``levels`` additions and the
+    final one; a term that leaves at some level for the carry passes no more
+    additions in the carry than levels remain, and the final one: ``D =
+    levels + 1`` at most, whatever the namespace's own summation order.
+    """
+    n = t.shape[-1]
+    carry = None
+    levels = 0
+    while n > 1:
+        h = n // 2
+        if n % 2:
+            last = t[..., 2 * h : 2 * h + 1]
+            carry = last if carry is None else carry + last
+        if in_place:
+            np.add(t[..., :h], t[..., h : 2 * h], out=t[..., :h])
+            t = t[..., :h]
+        else:
+            t = t[..., :h] + t[..., h : 2 * h]
+        n = h
+        levels += 1
+    total = t if carry is None else t + carry
+    return total[..., 0], levels + 1
+
+
+def _terms(a: Array, m: Array, axes: tuple[int, ...], xp: Namespace) -> Array:
+    """``exp(a - m)`` with the reduced axes moved last and flattened: (*rest, n)."""
+    rest = tuple(i for i in range(a.ndim) if i not in axes)
+    perm = rest + axes
+    shape = (*(a.shape[i] for i in rest), math.prod(a.shape[i] for i in axes))
+    moved = a if perm == tuple(range(a.ndim)) else xp.permute_dims(a, perm)
+    shift = m if perm == tuple(range(a.ndim)) else xp.permute_dims(m, perm)
+    floor = _clamp(a.dtype, xp)
+    if is_numpy(xp):  # one buffer, C order in the moved layout: the reshape is a view
+        buf = np.empty(moved.shape, dtype=a.dtype)
+        np.subtract(moved, shift, out=buf)
+        np.maximum(buf, floor, out=buf)  # nan stays nan
+        with np.errstate(over="ignore"):  # rows holding +inf: redone exactly
+            np.exp(buf, out=buf)
+        return buf.reshape(shape)
+    with np.errstate(over="ignore"):  # rows holding +inf: redone exactly
+        return xp.reshape(xp.exp(xp.clip(moved - shift, min=floor)), shape)
+
+
+def _clamp(dtype: object, xp: Namespace) -> float:
+    """The exponent below which terms are raised to ``e**floor`` (normal, near the smallest).
+
+    Subnormal results make ``exp`` 50 times slower (and some backends flush
+    them); a term below ``e**floor`` changes by less than ``e**floor`` each,
+    which the bound counts as ``n e**floor``.
+    """
+    return math.log(float(xp.finfo(dtype).smallest_normal)) + 1.0
+
+
+def logsumexp_bound(a: Array, axes: tuple[int, ...], xp: Namespace) -> tuple[Array, Array] | None:
+    """``(logsumexp, redo)`` over ``axes`` (dims kept), or None where nothing is summed.
+
+    ``redo`` marks the slices whose fast answer is not proven within
+    ``TOLERANCE`` ulps (their value is then meaningless); see the module notes.
+    """
+    from ._logsum import _finish  # the shared finish: e ln2 + log f joined exactly
+
+    if not axes or any(a.shape[i] == 0 for i in axes):
+        return None
+    n = math.prod(a.shape[i] for i in axes)
+    m = xp.max(a, axis=axes, keepdims=True)
+    finite = xp.isfinite(m)
+    m = xp.where(finite, m, 0.0)
+    s, depth = tree_sum(_terms(a, m, axes, xp), xp, in_place=is_numpy(xp))
+    s = xp.reshape(s, m.shape)
+    ok = finite & xp.isfinite(s)
+    s = xp.where(ok, s, 1.0)
+    _, r = _finish(s, xp.zeros_like(s), m, xp)
+    return r, ~(ok & _proven(r, s, m, n, depth, xp))
+
+
+def _proven(r: Array, s: Array, m: Array, n: int, depth: int, xp: Namespace) -> Array:
+    """Whether the bound of the module notes is within ``TOLERANCE`` ulps of ``r``."""
+    info = xp.finfo(r.dtype)
+    size = 8 if r.dtype == xp.float64 else 4
+    u = float(info.eps) / 2
+    gamma = depth * u / (1 - depth * u)
+    low = xp.maximum(s * (1 - 2.0**-6), 1.0)  # S >= 1: the maximum's own term
+    ratio = n / low
+    big_l = xp.maximum(xp.log(ratio) + 1.0, 1.0)
+    w = big_l * (1.0 + ratio * xp.exp(-big_l))
+    clamped = ratio * math.exp(_clamp(r.dtype, xp))  # every term raised by < e**floor
+    rho = 1.01 * (2 * _C_EXP[size] * u + gamma + u * w + clamped)
+    lo = u * (xp.abs(m) + 64.0)
+    pre = rho / (1.0 - rho) + u * (_C_LOG[size] / 2 + 1.0 + lo)
+    bound = (pre + ulp(r, xp) / 2) * (1.0 + 2.0**-10)
+    floor = xp.abs(r) - bound
+    return (floor > 0) & (bound <= TOLERANCE * ulp(xp.where(floor > 0, floor, 1.0), xp))
