@@ -303,9 +303,8 @@ def logsumexp(
         quick = logsumexp_bound(a, axes, xp)
         if quick is not None:  # the fast sum where its bound holds, the exact one elsewhere
             sign, logabs = _redo_slices(a, axes, *quick, xp)
-            return _result(
-                *(_squeeze(v, axes, keepdims, xp) for v in (sign, logabs)), return_sign, xp
-            )
+            sign, logabs = _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
+            return _result(sign, logabs, return_sign, xp)
         w = xp.ones_like(a)
     else:
         xp, (a, w) = _real(a, b)
