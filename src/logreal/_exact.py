@@ -187,4 +187,5 @@ def ulp(x: Array, xp: Namespace) -> Array:
     digits = round(-math.log2(float(info.eps))) + 1  # 53, 24
     _, e = frexp(x, xp)
     tiny = float(info.smallest_normal) * float(info.eps)  # the smallest subnormal
-    return xp.maximum(pow2(e - digits, xp, x.dtype), tiny)
+    spacing = xp.maximum(pow2(e - digits, xp, x.dtype), tiny)  # subnormals: tiny
+    return xp.where(x == 0, tiny, spacing)

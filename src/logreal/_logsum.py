@@ -30,6 +30,7 @@ import numpy as np
 
 from . import _dask, _numba, _special_fast
 from ._backend import Array, Namespace, is_numpy
+from ._exact import frexp, ln2_parts, two_diff
 
 __all__ = [
     "canonical",
@@ -37,30 +38,10 @@ __all__ = [
     "merge_states",
     "signed_cumsum",
     "signed_logsum",
-    "two_diff",
     "weighted_logsum",
 ]
 
 LN2 = math.log(2.0)
-# ln 2 = HI + LO with HI's low bits zero, so e * HI is exact for |e| < 2**11.
-_LN2_HI = {8: 6.93147180369123816490e-01, 4: 0.693145751953125}
-_LN2_LO = {8: 1.90821492927058770002e-10, 4: 1.428606765330187045e-06}
-
-
-def two_diff(a: Array, b: Array, xp: Namespace) -> tuple[Array, Array]:
-    """``a - b`` as ``d + d_lo`` exactly (Knuth's TwoSum); ``d_lo`` is 0 where not finite.
-
-    The difference of two exact logs is rounded to an ulp of the larger; a
-    term's weight ``e**d`` turns that into an error above an ulp of a small
-    result, which the first-order correction ``e**d * d_lo`` removes.
-    """
-    # inf - inf: d_lo is then replaced by 0; a term below the float range of the
-    # base overflows to -inf, that is e**d = 0
-    with np.errstate(invalid="ignore", over="ignore"):
-        d = a - b
-        back = d - a
-        d_lo = (a - (d - back)) + (-b - back)
-    return d, xp.where(xp.isfinite(d_lo), d_lo, 0.0)
 
 
 def canonical(sign: Array, logabs: Array, xp: Namespace) -> tuple[Array, Array]:
@@ -109,11 +90,11 @@ def _finish(
     u = r / xp.where(small, k, 1.0)
     # log v = e ln2 + log f (v = f 2**e): e * ln2_hi is exact and joins m (and
     # base) exactly, so a large log|K| that cancels against m costs no ulps
-    f, e = _frexp(xp.abs(xp.where(small, k, total)), xp)
-    high = f > math.sqrt(2.0)  # f in [sqrt(1/2), sqrt(2)): log f small, e = 0 next to 1
-    f, e = xp.where(high, f / 2.0, f), xp.where(high, e + 1.0, e)
-    wide = m.dtype == xp.float64 if hasattr(m, "dtype") else True
-    ln2_hi, ln2_lo = _LN2_HI[8 if wide else 4], _LN2_LO[8 if wide else 4]
+    f, e = frexp(xp.abs(xp.where(small, k, total)), xp)
+    e = xp.astype(e, k.dtype)
+    low = f < math.sqrt(0.5)  # f in [sqrt(1/2), sqrt(2)): log f small, e = 0 next to 1
+    f, e = xp.where(low, f * 2.0, f), xp.where(low, e - 1.0, e)
+    ln2_hi, ln2_lo = ln2_parts(k.dtype, xp)
     with np.errstate(divide="ignore"):  # log 0 = -inf: the exact zero
         rest = (e * ln2_lo + xp.log(f)) + xp.log1p(xp.where(small, u, 0.0))
     hi, lo = two_diff(m, -(e * ln2_hi), xp)  # m + e ln2_hi exactly
@@ -238,25 +219,6 @@ def _scatter(mask: Array, values: Array, out: Array, xp: Namespace) -> Array:
 # Weights far from one (logsumexp's b).
 
 
-def _frexp(b: Array, xp: Namespace) -> tuple[Array, Array]:
-    """``b = f * 2**e`` exactly, ``1 <= |f| < 2`` (f = b, e = 0 for 0, inf, nan)."""
-    if is_numpy(xp):
-        f, e = np.frexp(b)
-        ok = np.isfinite(b) & (b != 0)
-        return f * 2.0, xp.where(ok, xp.astype(e - 1, b.dtype), 0.0)
-    ok = xp.isfinite(b) & (b != 0)
-    mag = xp.where(ok, xp.abs(b), 1.0)
-    e = xp.floor(xp.log2(mag))
-    half = xp.floor(e / 2)
-    f = xp.where(ok, b, 1.0) * xp.pow(2.0, -half) * xp.pow(2.0, half - e)  # exact steps
-    for _ in range(2):  # log2 may be off by one next to a power of two
-        over = xp.abs(f) >= 2.0
-        f, e = xp.where(over, f / 2.0, f), xp.where(over, e + 1.0, e)
-        under = xp.abs(f) < 1.0
-        f, e = xp.where(under, f * 2.0, f), xp.where(under, e - 1.0, e)
-    return xp.where(ok, f, b), xp.where(ok, e, 0.0)
-
-
 def _extreme(b: Array, xp: Namespace) -> bool:
     """Whether any weight is far enough from one that ``w * e**d`` could lose bits."""
     limit = 2.0 ** (math.frexp(float(xp.finfo(b.dtype).max))[1] // 4)
@@ -281,9 +243,10 @@ def weighted_logsum(
             sign, logabs = shifted_sum(b, a, axes, xp)
             return _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
         return signed_logsum(b, a, axes, keepdims, xp)
-    f, e = _frexp(b, xp)
-    wide = a.dtype == xp.float64
-    hi, lo = _LN2_HI[8 if wide else 4], _LN2_LO[8 if wide else 4]
+    f, e = frexp(b, xp)  # b = f 2**e, |f| in [1/2, 1); 0, inf, nan: f = b, e = 0
+    f, e = f * 2.0, xp.astype(e - 1, a.dtype)  # |f| in [1, 2): weights near one stay one
+    e = xp.where(xp.isfinite(b) & (b != 0), e, 0.0)
+    hi, lo = ln2_parts(a.dtype, xp)
     scaled = a + e * LN2  # a term's log-magnitude, to choose the shift only
 
     def exponents(live_f: Array) -> Terms:

@@ -34,6 +34,7 @@ from ._backend import (
     normalize_axis,
     scalar_out,
 )
+from ._exact import two_diff
 from ._logsum import (
     _scatter,
     _squeeze,
@@ -43,7 +44,6 @@ from ._logsum import (
     shifted_sum,
     signed_cumsum,
     signed_logsum,
-    two_diff,
     weighted_logsum,
 )
 from ._logsum_bound import logsumexp_bound
