@@ -40,7 +40,7 @@ def portable_lse(a, **kwargs):
 def redo_of(a, axes=None):
     a = np.asarray(a, dtype=np.float64)
     axes = tuple(range(a.ndim)) if axes is None else axes
-    return np.asarray(logsumexp_bound(a, axes, np)[1])
+    return np.asarray(logsumexp_bound(a, None, axes, np)[2])
 
 
 def naive(a) -> float:
@@ -158,7 +158,7 @@ def test_float32_within_two_ulp(rng):
     a = rng.normal(scale=20.0, size=5000).astype(np.float32) + np.float32(30.0)
     got = portable_lse(a)
     assert got.dtype == np.float32
-    assert not bool(logsumexp_bound(a, (0,), np)[1])
+    assert not bool(logsumexp_bound(a, None, (0,), np)[2])
     assert ulp_error(got, exact_lse(a), np.float32) <= 2
 
 

@@ -96,23 +96,40 @@ def tree_sum(t: Array, xp: Namespace, in_place: bool) -> tuple[Array, int]:
     return total[..., 0], levels + 1
 
 
-def _terms(a: Array, m: Array, axes: tuple[int, ...], xp: Namespace) -> Array:
-    """``exp(a - m)`` with the reduced axes moved last and flattened: (*rest, n)."""
+def _moved(x: Array, axes: tuple[int, ...], xp: Namespace) -> Array:
+    """``x`` with the reduced axes moved last (a view where the namespace has them)."""
+    perm = tuple(i for i in range(x.ndim) if i not in axes) + axes
+    return x if perm == tuple(range(x.ndim)) else xp.permute_dims(x, perm)
+
+
+def _terms(
+    a: Array, w: Array | None, m: Array, axes: tuple[int, ...], xp: Namespace
+) -> tuple[Array, Array | None]:
+    """``w exp(max(a - m, floor))`` and its magnitudes, reduced axes last and flat: (*rest, n).
+
+    The magnitudes are None without weights (the terms are positive).
+    """
     rest = tuple(i for i in range(a.ndim) if i not in axes)
-    perm = rest + axes
     shape = (*(a.shape[i] for i in rest), math.prod(a.shape[i] for i in axes))
-    moved = a if perm == tuple(range(a.ndim)) else xp.permute_dims(a, perm)
-    shift = m if perm == tuple(range(a.ndim)) else xp.permute_dims(m, perm)
+    moved, shift = _moved(a, axes, xp), _moved(m, axes, xp)
     floor = _clamp(a.dtype, xp)
     if is_numpy(xp):  # one buffer, C order in the moved layout: the reshape is a view
         buf = np.empty(moved.shape, dtype=a.dtype)
         np.subtract(moved, shift, out=buf)
         np.maximum(buf, floor, out=buf)  # nan stays nan
-        with np.errstate(over="ignore"):  # rows holding +inf: redone exactly
+        # rows holding +inf, or an infinite or nan weight: redone exactly
+        with np.errstate(over="ignore", invalid="ignore"):
             np.exp(buf, out=buf)
-        return buf.reshape(shape)
-    with np.errstate(over="ignore"):  # rows holding +inf: redone exactly
-        return xp.reshape(xp.exp(xp.clip(moved - shift, min=floor)), shape)
+            if w is not None:
+                np.multiply(buf, _moved(w, axes, xp), out=buf)
+        buf = buf.reshape(shape)
+        return buf, None if w is None else np.abs(buf)
+    with np.errstate(over="ignore", invalid="ignore"):  # as above
+        t = xp.reshape(xp.exp(xp.clip(moved - shift, min=floor)), shape)
+        if w is None:
+            return t, None
+        v = t * xp.reshape(_moved(w, axes, xp), shape)
+    return v, xp.abs(v)
 
 
 def _clamp(dtype: object, xp: Namespace) -> float:
@@ -125,11 +142,15 @@ def _clamp(dtype: object, xp: Namespace) -> float:
     return math.log(float(xp.finfo(dtype).smallest_normal)) + 1.0
 
 
-def logsumexp_bound(a: Array, axes: tuple[int, ...], xp: Namespace) -> tuple[Array, Array] | None:
-    """``(logsumexp, redo)`` over ``axes`` (dims kept), or None where nothing is summed.
+def logsumexp_bound(
+    a: Array, w: Array | None, axes: tuple[int, ...], xp: Namespace
+) -> tuple[Array, Array, Array] | None:
+    """``(sign, logabs, redo)`` of ``sum(w e**a)`` over ``axes`` (dims kept), or None.
 
+    ``w`` is None (all weights one) or broadcast to ``a``'s shape and dtype.
     ``redo`` marks the slices whose fast answer is not proven within
-    ``TOLERANCE`` ulps (their value is then meaningless); see the module notes.
+    ``TOLERANCE`` ulps (their values are then meaningless); see the module
+    notes.  None where nothing is summed (an empty slice, no axes).
     """
     from ._logsum import _finish  # the shared finish: e ln2 + log f joined exactly
 
@@ -139,28 +160,61 @@ def logsumexp_bound(a: Array, axes: tuple[int, ...], xp: Namespace) -> tuple[Arr
     m = xp.max(a, axis=axes, keepdims=True)
     finite = xp.isfinite(m)
     m = xp.where(finite, m, 0.0)
-    s, depth = tree_sum(_terms(a, m, axes, xp), xp, in_place=is_numpy(xp))
+    wmax = None if w is None else max(float(xp.max(w)), -float(xp.min(w)))
+    span = math.frexp(float(xp.finfo(a.dtype).max))[1]  # 1024, 128
+    if wmax is not None and not wmax <= 2.0 ** (span // 4):  # also nan
+        return None  # weights far from one, or not finite: the exact path (weighted_logsum)
+    v, mags = _terms(a, w, m, axes, xp)
+    in_place = is_numpy(xp)
+    s, depth = tree_sum(v, xp, in_place)
     s = xp.reshape(s, m.shape)
-    ok = finite & xp.isfinite(s)
+    amag = s if mags is None else xp.reshape(tree_sum(mags, xp, in_place)[0], m.shape)
+    ok = finite & xp.isfinite(s) & xp.isfinite(amag) & (s != 0)
     s = xp.where(ok, s, 1.0)
-    _, r = _finish(s, xp.zeros_like(s), m, xp)
-    return r, ~(ok & _proven(r, s, m, n, depth, xp))
+    amag = xp.where(ok, amag, 1.0)
+    sign, r = _finish(s, xp.zeros_like(s), m, xp)
+    bound = _Bound(n, depth, wmax, r.dtype, xp)
+    return sign, r, ~(ok & bound.proven(r, s, amag, m))
 
 
-def _proven(r: Array, s: Array, m: Array, n: int, depth: int, xp: Namespace) -> Array:
-    """Whether the bound of the module notes is within ``TOLERANCE`` ulps of ``r``."""
-    info = xp.finfo(r.dtype)
-    size = 8 if r.dtype == xp.float64 else 4
-    u = float(info.eps) / 2
-    gamma = depth * u / (1 - depth * u)
-    low = xp.maximum(s * (1 - 2.0**-6), 1.0)  # S >= 1: the maximum's own term
-    ratio = n / low
-    big_l = xp.maximum(xp.log(ratio) + 1.0, 1.0)
-    w = big_l * (1.0 + ratio * xp.exp(-big_l))
-    clamped = ratio * math.exp(_clamp(r.dtype, xp))  # every term raised by < e**floor
-    rho = 1.01 * (2 * _C_EXP[size] * u + gamma + u * w + clamped)
-    lo = u * (xp.abs(m) + 64.0)
-    pre = rho / (1.0 - rho) + u * (_C_LOG[size] / 2 + 1.0 + lo)
-    bound = (pre + ulp(r, xp) / 2) * (1.0 + 2.0**-10)
-    floor = xp.abs(r) - bound
-    return (floor > 0) & (bound <= TOLERANCE * ulp(xp.where(floor > 0, floor, 1.0), xp))
+class _Bound:
+    """The error bound of the module notes for slices of ``n`` terms."""
+
+    def __init__(self, n: int, depth: int, wmax: float | None, dtype: object, xp: Namespace):
+        info = xp.finfo(dtype)
+        size = 8 if dtype == xp.float64 else 4
+        self.xp, self.n, self.wmax = xp, n, wmax
+        self.u = u = float(info.eps) / 2
+        self.c_log = _C_LOG[size]
+        # relative to sum |w| e**(a - m): exp, the tree, the product by w
+        self.base = 2 * _C_EXP[size] * u + depth * u / (1 - depth * u) + (u if wmax else 0.0)
+        self.floor = math.exp(_clamp(dtype, xp))
+        self.tiny = float(info.smallest_normal)  # a product that underflows (or is flushed)
+        # slices whose magnitude sum is below this are redone: keeps ratio finite
+        span = math.frexp(float(info.max))[1]
+        self.least = n * (wmax or 1.0) * 2.0 ** -(span // 2)
+
+    def proven(self, r: Array, s: Array, amag: Array, m: Array) -> Array:
+        """Whether the bound is within ``TOLERANCE`` ulps of ``r``, per slice."""
+        xp, u, n = self.xp, self.u, self.n
+        if self.wmax is None:  # amag is s, and S >= 1 (the maximum's own term)
+            a_low = xp.maximum(amag * (1 - 2.0**-10), 1.0)
+            a_high, spill = amag * (1 + 2.0**-10), 0.0
+        else:
+            spill = n * self.tiny
+            a_low = amag * (1 - 2.0**-10) - spill
+            a_high = amag * (1 + 2.0**-10) + spill
+        a_low = xp.where(a_low > self.least, a_low, 0.0)
+        ratio = n * (self.wmax or 1.0) / xp.where(a_low > 0, a_low, 1.0)
+        big_l = xp.maximum(xp.log(ratio) + 1.0, 1.0)
+        w_avg = big_l * (1.0 + ratio * xp.exp(-big_l))  # the weighted mean of |a - m|
+        rel = 1.01 * (self.base + u * w_avg + ratio * self.floor)
+        err = rel * a_high + spill  # |s - S|
+        gap = xp.abs(s) - err
+        rho = err / xp.where(gap > 0, gap, 1.0)
+        lo = u * (xp.abs(m) + 64.0)
+        pre = rho / (1.0 - rho) + u * (self.c_log / 2 + 1.0 + lo)
+        bound = (pre + ulp(r, xp) / 2) * (1.0 + 2.0**-10)
+        low = xp.abs(r) - bound
+        fits = bound <= TOLERANCE * ulp(xp.where(low > 0, low, 1.0), xp)
+        return (a_low > 0) & (gap > 0) & (rho < 0.5) & (low > 0) & fits

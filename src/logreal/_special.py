@@ -41,7 +41,6 @@ from ._logsum import (
     canonical,
     hillis_steele,
     merge_states,
-    shifted_sum,
     signed_cumsum,
     signed_logsum,
     weighted_logsum,
@@ -297,38 +296,48 @@ def logsumexp(
     fused = _special_fast.logsumexp(a, axis, b, keepdims)
     if fused is not None:  # NumPy float input: the compiled kernel, no preparation
         return _result(*fused, return_sign, namespace())
+    w: Array | None = None
     if b is None:
         xp, (a,) = _real(a)
-        axes = normalize_axis(axis, a.ndim)
-        quick = logsumexp_bound(a, axes, xp)
-        if quick is not None:  # the fast sum where its bound holds, the exact one elsewhere
-            sign, logabs = _redo_slices(a, axes, *quick, xp)
-            sign, logabs = _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
-            return _result(sign, logabs, return_sign, xp)
-        w = xp.ones_like(a)
     else:
         xp, (a, w) = _real(a, b)
         a, w = xp.broadcast_arrays(a, w)
     axes = normalize_axis(axis, a.ndim)
-    return _result(*weighted_logsum(a, w, axes, keepdims, xp), return_sign, xp)
+    quick = logsumexp_bound(a, w, axes, xp)
+    if quick is None:  # nothing to sum: the exact path's empty sums
+        w = xp.ones_like(a) if w is None else w
+        return _result(*weighted_logsum(a, w, axes, keepdims, xp), return_sign, xp)
+    # the fast sum where its bound holds, the exact one elsewhere
+    sign, logabs = _redo_slices(a, w, axes, *quick, xp)
+    sign, logabs = _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
+    return _result(sign, logabs, return_sign, xp)
 
 
 def _redo_slices(
-    a: Array, axes: tuple[int, ...], logabs: Array, redo: Array, xp: Namespace
+    a: Array,
+    w: Array | None,
+    axes: tuple[int, ...],
+    sign: Array,
+    logabs: Array,
+    redo: Array,
+    xp: Namespace,
 ) -> tuple[Array, Array]:
     """(sign, logabs), dims kept: the fast answers, and the exact sums of the ``redo`` slices."""
-    sign = xp.ones_like(logabs)
     if not bool(xp.any(redo)):
         return sign, logabs
     rest = tuple(i for i in range(a.ndim) if i not in axes)
     n = math.prod(a.shape[i] for i in axes)
-    rows = xp.reshape(xp.permute_dims(a, rest + axes), (-1, n))
     flat = xp.reshape(redo, (-1,))
     (idx,) = xp.nonzero(flat)
-    picked = xp.take(rows, idx, axis=0)
-    s, lg = shifted_sum(xp.ones_like(picked), picked, (1,), xp)
-    sign = xp.reshape(_scatter(flat, s[:, 0], xp.reshape(sign, (-1,)), xp), redo.shape)
-    logabs = xp.reshape(_scatter(flat, lg[:, 0], xp.reshape(logabs, (-1,)), xp), redo.shape)
+
+    def rows(x: Array) -> Array:
+        return xp.take(xp.reshape(xp.permute_dims(x, rest + axes), (-1, n)), idx, axis=0)
+
+    picked = rows(a)
+    weights = xp.ones_like(picked) if w is None else rows(w)
+    s, lg = weighted_logsum(picked, weights, (1,), False, xp)
+    sign = xp.reshape(_scatter(flat, s, xp.reshape(sign, (-1,)), xp), redo.shape)
+    logabs = xp.reshape(_scatter(flat, lg, xp.reshape(logabs, (-1,)), xp), redo.shape)
     return sign, logabs
 
 
