@@ -194,3 +194,82 @@ def test_axes_and_keepdims_on_other_namespaces(axis, rng):
     ):
         got = portable_lse(make(a), axis=axis, keepdims=True)
         np.testing.assert_array_max_ulp(back(got), np.asarray(want), 2)
+
+
+# -- weights and signs ---------------------------------------------------------------
+
+
+def exact_weighted(a, b) -> mpmath.mpf:
+    """sum b e**a of the exact float inputs (zero weights drop out)."""
+    pairs = [(float(x), float(w)) for x, w in zip(np.ravel(a), np.ravel(b), strict=True) if w]
+    m = max(x for x, _ in pairs)
+    return mpmath.fsum(mpmath.mpf(w) * mpmath.exp(mpmath.mpf(x) - m) for x, w in pairs), m
+
+
+def weighted_redo(a, b):
+    return bool(logsumexp_bound(np.asarray(a), np.asarray(b, dtype=np.float64), (0,), np)[2])
+
+
+@pytest.mark.parametrize("kind", ["signs", "weights"])
+def test_weighted_answers_within_two_ulp(kind, rng):
+    a = rng.normal(scale=100.0, size=20000)
+    b = rng.choice([-1.0, 1.0], size=a.size)
+    if kind == "weights":
+        b = b * rng.uniform(0.1, 10.0, size=a.size)
+    assert not weighted_redo(a, b)  # the issue's benchmark data stays fast
+    total, m = exact_weighted(a, b)
+    logabs, sign = portable_lse(a, b=b, return_sign=True)
+    assert sign == mpmath.sign(total)
+    assert ulp_error(logabs, m + mpmath.log(abs(total))) <= TOLERANCE
+
+
+WEIGHTED_ADVERSARIAL = {
+    "exact cancellation": ([1000.0, 1000.0, 999.0], [1.0, -1.0, 1.0]),
+    "near cancellation": ([0.0, -(2.0**-60)], [1.0, -1.0]),
+    "many terms cancelling": ([0.0] * 1001, [1.0, -1.0] * 500 + [1e-3]),
+    "tiny weights": ([0.0, -1.0], [1e-300, 2e-300]),
+    "zero weight on the maximum": ([50.0, 0.0, -1.0], [0.0, 1.0, 1.0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WEIGHTED_ADVERSARIAL))
+def test_weighted_adversarial_inputs(name):
+    a, b = (np.asarray(v) for v in WEIGHTED_ADVERSARIAL[name])
+    total, m = exact_weighted(a, b)
+    logabs, sign = portable_lse(a, b=b, return_sign=True)
+    assert sign == mpmath.sign(total)
+    if name in ("near cancellation", "many terms cancelling", "tiny weights"):
+        assert weighted_redo(a, b)  # here the cheap sum loses the answer's digits
+    if total == 0:
+        assert logabs == -math.inf
+        return
+    exact = m + mpmath.log(abs(total))
+    assert within_contract(logabs, a, exact)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(min_value=-50.0, max_value=50.0),
+            st.sampled_from([-1.0, 1.0, 0.5, -3.0, 0.0, 1e-5]),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_weighted_sums_keep_their_sign_and_bound(pairs):
+    a = np.asarray([p[0] for p in pairs])
+    b = np.asarray([p[1] for p in pairs])
+    logabs, sign = portable_lse(a, b=b, return_sign=True)
+    if not np.any(b):
+        assert sign == 0
+        return
+    total, m = exact_weighted(a, b)
+    assert sign == mpmath.sign(total)
+    if total != 0:
+        # the exact path's own bound: 4 ulp plus the cancellation term
+        mags = (abs(w) * mpmath.exp(mpmath.mpf(x) - m) for x, w in zip(a, b, strict=True))
+        cond = float(mpmath.fsum(mags))
+        exact = m + mpmath.log(abs(total))
+        slack = 2.0**-50 * cond / float(abs(total)) / math.ulp(float(exact))
+        assert within_contract(logabs, a, exact) or ulp_error(logabs, exact) <= 4 + slack
