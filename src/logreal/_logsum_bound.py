@@ -166,9 +166,10 @@ def logsumexp_bound(
         return None  # weights far from one, or not finite: the exact path (weighted_logsum)
     v, mags = _terms(a, w, m, axes, xp)
     in_place = is_numpy(xp)
-    s, depth = tree_sum(v, xp, in_place)
-    s = xp.reshape(s, m.shape)
-    amag = s if mags is None else xp.reshape(tree_sum(mags, xp, in_place)[0], m.shape)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, overflow: redone exactly
+        s, depth = tree_sum(v, xp, in_place)
+        s = xp.reshape(s, m.shape)
+        amag = s if mags is None else xp.reshape(tree_sum(mags, xp, in_place)[0], m.shape)
     ok = finite & xp.isfinite(s) & xp.isfinite(amag) & (s != 0)
     s = xp.where(ok, s, 1.0)
     amag = xp.where(ok, amag, 1.0)

@@ -164,8 +164,9 @@ def _scaled(s: Array, lg: Array, axis: int, xp: Namespace) -> tuple[Array, Array
     may underflow), and a flag per row (``axis=-1``) or column (``axis=-2``)
     holding an infinity or nan, whose entries the caller recomputes.
     """
-    # -inf - shift and its TwoSum error (nan), e**d far below the shift (0): meant
-    with np.errstate(invalid="ignore", under="ignore"):
+    # -inf - shift and its TwoSum error (nan), e**d far below the shift (0), a
+    # difference beyond the float range (-inf, e**d = 0): meant
+    with np.errstate(invalid="ignore", under="ignore", over="ignore"):
         ok = lg < math.inf  # False at +inf and nan
         special = ~xp.all(ok, axis=axis)
         lf = xp.where(ok, lg, -math.inf)
@@ -183,7 +184,7 @@ def _scaled(s: Array, lg: Array, axis: int, xp: Namespace) -> tuple[Array, Array
         del back
         e = xp.exp(d)
         del d
-        d_lo = xp.where(live, lf, 0.0)
+        d_lo = xp.where(live & xp.isfinite(lf), lf, 0.0)  # nan where d overflowed
         del lf
         d_lo *= e
         e += d_lo  # e**(d + d_lo), to first order
