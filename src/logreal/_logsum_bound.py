@@ -1,53 +1,64 @@
-"""The fast common case of ``logsumexp(a)``, kept only where a proven bound holds.
+"""The fast common case of ``logsumexp(a, b=b)``, kept only where a proven bound holds.
 
 Algorithm (per slice of ``n`` terms, on any array-API namespace)::
 
-    m = max(a)                       one reduction
-    t = exp(a - m)                   one buffer; NumPy subtracts and exps in place
-    s = tree_sum(t)                  pairwise, in place on NumPy
-    r = m + log(s)                   as _logsum._finish: log s = e ln2 + log f, f near 1
+    m = max(a)                          one reduction (and max |b|: two more)
+    v = b * exp(max(a - m, floor))      one buffer; on NumPy every step in place
+    s = tree_sum(v)                     pairwise, in place on NumPy
+    A = tree_sum(|v|)                   with weights only (else A = s)
+    r = m + log|s|                      as _logsum._finish: e ln2 + log f, f near 1
 
 The answer is kept where the bound below is at most two ulps of ``r``; the
 other slices (and every slice whose maximum is not finite: nan, +inf, or only
--inf) go to the exact shifted sum of :mod:`logreal._logsum`.
+-inf; and all of them when some weight is beyond ``2**256``, float32 ``2**32``,
+or not finite) go to the exact shifted sum of :mod:`logreal._logsum`.
 
-Error bound (``u`` the unit roundoff, ``tau_i = e**(a_i - m)``, ``S = sum tau_i``)
----------------------------------------------------------------------------------
-1. ``m`` is one of the ``a_i``, so its term is ``exp(0) = 1`` exactly: ``S >= 1``.
+Error bound (``u`` the unit roundoff, ``tau_i = e**(a_i - m)``, ``S = sum |b_i| tau_i``)
+------------------------------------------------------------------------------------
+1. ``m`` is one of the ``a_i``; without weights its term is ``exp(0) = 1``
+   exactly, so ``S >= 1``.  With weights ``S`` is bounded below by
+   ``A (1 - 2**-10)`` less the underflow term of 4 (``A``'s own error is far
+   smaller), and slices with ``S`` below ``n max|b| 2**-512`` (float32:
+   ``2**-64``) are redone.
 2. ``d_i = fl(a_i - m) = (a_i - m) + delta_i`` with ``|delta_i| <= u |d_i|`` (to
    first order); the term is ``tau_i e**delta_i``.  For any ``L >= 1``,
    ``x e**-x`` falls for ``x >= 1``, so the terms with ``|d_i| > L`` have
-   ``tau_i |d_i| <= L e**-L`` and the others ``tau_i |d_i| <= L tau_i``::
+   ``|b_i| tau_i |d_i| <= |b_i| L e**-L`` and the others at most ``L |b_i| tau_i``::
 
-       sum tau_i |delta_i| <= u S W,   W = L (1 + (n / S) e**-L),
+       sum |b_i| tau_i |delta_i| <= u S W,   W = L (1 + (n max|b| / S) e**-L),
 
-   taken at ``L = max(1, ln(n / S) + 1)`` with ``S`` replaced by the lower
-   bound ``max(1, s (1 - 2**-6))`` (far below the other errors' size).
-3. ``exp`` is within ``c_exp`` ulps (relative ``2 c_exp u``) where its result is
-   normal; below that a term is off by at most the smallest normal ``tiny``
-   each (also when the backend flushes subnormals).  ``c_exp = 2`` for
+   taken at ``L = max(1, ln(n max|b| / S) + 1)``.
+3. ``exp`` is within ``c_exp`` ulps (relative ``2 c_exp u``): ``c_exp = 2`` for
    float64 (libm, SLEEF and NumPy's SIMD exp are within 1), ``4`` for float32
-   (NumPy's AVX float32 exp: 2.52).
-4. The tree adds nonnegative numbers; each term passes through at most ``D``
-   additions (:func:`tree_sum`), so the sum is within ``gamma_D = D u / (1 -
-   D u)`` relatively of the sum of the computed terms, in any namespace.
-5. So ``s = S (1 + rho)``, ``|rho| <= R = 1.01 (2 c_exp u + gamma_D + u W) +
-   n tiny / S`` (1.01 covers the second-order products), and ``|log s - log
-   S| <= R / (1 - R)``.
-6. ``log s = e ln 2 + log f`` with ``s = f 2**e``, ``f`` in ``[sqrt 1/2, sqrt 2)``:
-   ``m + e ln2_hi = hi + lo`` exactly (TwoSum); ``rest = e ln2_lo + log f`` has
-   ``|rest| < 1/2``, so ``log f`` (``c_log`` ulps: 2 for float64, 4 for float32)
-   and the sum cost at most ``u (c_log / 2 + 1/4)``; ``fl(lo + rest)`` at most
-   ``u (|lo| + 1/2)`` with ``|lo| <= u (|m| + 64)``; the last addition half an
-   ulp of the result ``r``.
+   (NumPy's AVX float32 exp: 2.52).  The clamp at ``floor`` (just above the
+   log of the smallest normal) raises a term by less than ``e**floor``:
+   ``n max|b| e**floor`` in all; it keeps ``exp`` off subnormal results (50
+   times slower, and flushed by some backends).  The product by ``b`` adds
+   ``u`` relatively, or the smallest normal ``tiny`` where it underflows.
+4. Each term passes through at most ``D`` additions of the tree
+   (:func:`tree_sum`), whatever the namespace's own summation order, so the
+   tree is off by at most ``gamma_D = D u / (1 - D u)`` times the sum of the
+   magnitudes.
+5. So ``|s - sum b e**(a - m)| <= err = R S + n tiny`` with ``R = 1.01 (2 c_exp
+   u + u + gamma_D + u W + (n max|b| / S) e**floor)`` (1.01 covers the
+   second-order products), the sum itself is at least ``|s| - err`` (the sign
+   of ``s`` is right when that is positive), and ``|log|s| - log|sum|| <= rho
+   / (1 - rho)`` with ``rho = err / (|s| - err)``.
+6. ``log|s| = e ln 2 + log f`` with ``|s| = f 2**e``, ``f`` in ``[sqrt 1/2,
+   sqrt 2)``: ``m + e ln2_hi = hi + lo`` exactly (TwoSum); ``rest = e ln2_lo +
+   log f`` has ``|rest| < 1/2``, so ``log f`` (``c_log`` ulps: 2 for float64, 4
+   for float32) and the sum cost at most ``u (c_log / 2 + 1/4)``; ``fl(lo +
+   rest)`` at most ``u (|lo| + 1/2)`` with ``|lo| <= u (|m| + 64)``; the last
+   addition half an ulp of the result ``r``.
 
-Altogether ``|r - log sum e**a| <= B = R / (1 - R) + u (c_log / 2 + 1 + |lo|) +
-ulp(r) / 2``, and the slice is kept when ``B <= 2 ulp(|r| - B)`` (the spacing
-at the smallest the exact result can be).  Where the log-sum is small beside
-the errors of a sum of ``n`` terms -- a result near 0 (``[-ln 2, -ln 2]``),
-many equal terms with a small sum, a log-sum far below ``m`` -- the bound
-fails and the exact path answers.  For ``n = 10**7`` standard normals
-(``r`` about 16.6, ``ulp = 32 u``) ``B`` is about 55 u of the 64 u allowed.
+Altogether ``|r - log|sum b e**a|| <= B = rho / (1 - rho) + u (c_log / 2 + 1 +
+|lo|) + ulp(r) / 2``, and the slice is kept when ``B <= 2 ulp(|r| - B)`` (the
+spacing at the smallest the exact result can be); the bound's own arithmetic
+gets a factor ``1 + 2**-10``.  Where the log-sum is small beside the errors of
+a sum of ``n`` terms -- a result near 0 (``[-ln 2, -ln 2]``), many equal terms
+with a small sum, a sum that cancels, tiny weights -- the bound fails and the
+exact path answers.  For ``n = 10**7`` standard normals (``r`` about 16.6,
+``ulp = 32 u``) ``B`` is about 54.4 u of the 64 u allowed.
 """
 
 from __future__ import annotations
