@@ -34,10 +34,13 @@ from ._exact import frexp, ln2_parts, two_diff
 
 __all__ = [
     "canonical",
+    "finish_log",
     "hillis_steele",
     "merge_states",
+    "scatter_masked",
     "signed_cumsum",
     "signed_logsum",
+    "squeeze_axes",
     "weighted_logsum",
 ]
 
@@ -81,7 +84,7 @@ def _terms(w: Array, x: Array, x_lo: Array | None, m: Array, xp: Namespace) -> t
     return k, r, close
 
 
-def _finish(
+def finish_log(
     k: Array, r: Array, m: Array, xp: Namespace, base: Array | float = 0.0
 ) -> tuple[Array, Array]:
     """(sign, logabs) of ``e**(base + m) (k + r)``; ``base + m`` kept exact to the end."""
@@ -122,7 +125,7 @@ def _round(
     top_value = xp.sum(k, axis=axes, keepdims=True) + xp.sum(
         xp.where(top, r, 0.0), axis=axes, keepdims=True
     )
-    sign, logabs = _finish(
+    sign, logabs = finish_log(
         xp.sum(k, axis=axes, keepdims=True), xp.sum(r, axis=axes, keepdims=True), m, xp, base
     )
     had_top = xp.any(top, axis=axes, keepdims=True)
@@ -190,7 +193,7 @@ def _split_terms(exponents: Callable[[Array], Terms] | None, w: Array, plain: Te
     return plain if exponents is None else exponents(w)
 
 
-def _squeeze(a: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace) -> Array:
+def squeeze_axes(a: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace) -> Array:
     return a if keepdims or not axes else xp.squeeze(a, axis=axes)
 
 
@@ -204,10 +207,10 @@ def signed_logsum(
     if fused is not None:  # the compiled kernel: the same rounds, one pass each
         return fused
     sign, logabs = shifted_sum(w, lg, axes, xp)
-    return _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
+    return squeeze_axes(sign, axes, keepdims, xp), squeeze_axes(logabs, axes, keepdims, xp)
 
 
-def _scatter(mask: Array, values: Array, out: Array, xp: Namespace) -> Array:
+def scatter_masked(mask: Array, values: Array, out: Array, xp: Namespace) -> Array:
     """``out`` with its masked entries (in order) replaced by ``values``; a gather."""
     flat = xp.reshape(mask, (-1,))
     pos = xp.cumulative_sum(xp.astype(flat, xp.int64)) - 1
@@ -241,7 +244,7 @@ def weighted_logsum(
     if not _extreme(b, xp):
         if bool(xp.any(xp.isinf(b))):  # an infinite weight: the IEEE answer (portable)
             sign, logabs = shifted_sum(b, a, axes, xp)
-            return _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
+            return squeeze_axes(sign, axes, keepdims, xp), squeeze_axes(logabs, axes, keepdims, xp)
         return signed_logsum(b, a, axes, keepdims, xp)
     f, e = frexp(b, xp)  # b = f 2**e, |f| in [1/2, 1); 0, inf, nan: f = b, e = 0
     f, e = f * 2.0, xp.astype(e - 1, a.dtype)  # |f| in [1, 2): weights near one stay one
@@ -261,7 +264,7 @@ def weighted_logsum(
         return xp.where(live_f != 0, x, -math.inf), x_lo, base
 
     sign, logabs = shifted_sum(f, a, axes, xp, exponents)
-    return _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
+    return squeeze_axes(sign, axes, keepdims, xp), squeeze_axes(logabs, axes, keepdims, xp)
 
 
 # --------------------------------------------------------------------------
@@ -362,7 +365,7 @@ def signed_cumsum(sign: Array, logabs: Array, axis: int, xp: Namespace) -> tuple
             axis,
             xp,
         )
-        out_s, out_l = _finish(k, r, xp.where(xp.isfinite(m), m, 0.0), xp)
+        out_s, out_l = finish_log(k, r, xp.where(xp.isfinite(m), m, 0.0), xp)
     top = _running_max(x, axis, xp)
     # Below u times its largest term, a prefix may be the running state's
     # rounding residue, or may have lost underflowed terms: sum it again.
@@ -405,6 +408,6 @@ def _resum_prefixes(
         logs.append(lg[:, 0])
     s_fix, l_fix = xp.concat(signs), xp.concat(logs)
     moved_s, moved_l = xp.moveaxis(out_s, axis, -1), xp.moveaxis(out_l, axis, -1)
-    moved_s = xp.reshape(_scatter(flat, s_fix, moved_s, xp), moved_s.shape)
-    moved_l = xp.reshape(_scatter(flat, l_fix, moved_l, xp), moved_l.shape)
+    moved_s = xp.reshape(scatter_masked(flat, s_fix, moved_s, xp), moved_s.shape)
+    moved_l = xp.reshape(scatter_masked(flat, l_fix, moved_l, xp), moved_l.shape)
     return xp.moveaxis(moved_s, -1, axis), xp.moveaxis(moved_l, -1, axis)

@@ -6,7 +6,7 @@ Algorithm (per slice of ``n`` terms, on any array-API namespace)::
     v = b * exp(max(a - m, floor))      one buffer; on NumPy every step in place
     s = tree_sum(v)                     pairwise, in place on NumPy
     A = tree_sum(|v|)                   with weights only (else A = s)
-    r = m + log|s|                      as _logsum._finish: e ln2 + log f, f near 1
+    r = m + log|s|                      as _logsum.finish_log: e ln2 + log f, f near 1
 
 The answer is kept where the bound below is at most two ulps of ``r``; the
 other slices (and every slice whose maximum is not finite: nan, +inf, or only
@@ -69,6 +69,7 @@ import numpy as np
 
 from ._backend import Array, Namespace, is_numpy
 from ._exact import ulp
+from ._logsum import finish_log  # the shared finish: e ln2 + log f joined exactly
 
 __all__ = ["logsumexp_bound", "tree_sum"]
 
@@ -163,8 +164,6 @@ def logsumexp_bound(
     ``TOLERANCE`` ulps (their values are then meaningless); see the module
     notes.  None where nothing is summed (an empty slice, no axes).
     """
-    from ._logsum import _finish  # the shared finish: e ln2 + log f joined exactly
-
     if not axes or any(a.shape[i] == 0 for i in axes):
         return None
     n = math.prod(a.shape[i] for i in axes)
@@ -184,7 +183,7 @@ def logsumexp_bound(
     ok = finite & xp.isfinite(s) & xp.isfinite(amag) & (s != 0)
     s = xp.where(ok, s, 1.0)
     amag = xp.where(ok, amag, 1.0)
-    sign, r = _finish(s, xp.zeros_like(s), m, xp)
+    sign, r = finish_log(s, xp.zeros_like(s), m, xp)
     bound = _Bound(n, depth, wmax, r.dtype, xp)
     return sign, r, ~(ok & bound.proven(r, s, amag, m))
 

@@ -36,13 +36,13 @@ from ._backend import (
 )
 from ._exact import two_diff
 from ._logsum import (
-    _scatter,
-    _squeeze,
     canonical,
     hillis_steele,
     merge_states,
+    scatter_masked,
     signed_cumsum,
     signed_logsum,
+    squeeze_axes,
     weighted_logsum,
 )
 from ._logsum_bound import logsumexp_bound
@@ -349,7 +349,7 @@ def logsumexp(
         return _result(*weighted_logsum(a, w, axes, keepdims, xp), return_sign, xp)
     # the fast sum where its bound holds, the exact one elsewhere
     sign, logabs = _redo_slices(a, w, axes, *quick, xp)
-    sign, logabs = _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
+    sign, logabs = squeeze_axes(sign, axes, keepdims, xp), squeeze_axes(logabs, axes, keepdims, xp)
     return _result(sign, logabs, return_sign, xp)
 
 
@@ -376,8 +376,8 @@ def _redo_slices(
     picked = rows(a)
     weights = xp.ones_like(picked) if w is None else rows(w)
     s, lg = weighted_logsum(picked, weights, (1,), False, xp)
-    sign = xp.reshape(_scatter(flat, s, xp.reshape(sign, (-1,)), xp), redo.shape)
-    logabs = xp.reshape(_scatter(flat, lg, xp.reshape(logabs, (-1,)), xp), redo.shape)
+    sign = xp.reshape(scatter_masked(flat, s, xp.reshape(sign, (-1,)), xp), redo.shape)
+    logabs = xp.reshape(scatter_masked(flat, lg, xp.reshape(logabs, (-1,)), xp), redo.shape)
     return sign, logabs
 
 
