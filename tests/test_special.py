@@ -9,6 +9,7 @@ import pytest
 import scipy.special
 
 import logreal as lr
+from logreal import _numba, _special
 
 from oracle import ulp_error
 
@@ -231,3 +232,19 @@ def test_a_large_log_of_k_cancelling_against_the_shift_costs_no_ulps(portable):
     with mpmath.workprec(300):
         exact = mpmath.log(mpmath.mpf(96928822857264)) - 29
     assert abs(mpmath.mpf(got) - exact) <= math.ulp(float(exact))
+
+
+def test_signed_add_by_blocks_gives_the_same_bits(rng):
+    # large NumPy input runs block by block: the same elementwise function, so
+    # the same bits as one call on the whole arrays, also past the last full block
+    n = 4 * _special._BLOCK + 123
+    la, lb = rng.normal(scale=30.0, size=n), rng.normal(scale=30.0, size=n)
+    sa, sb = rng.choice([-1.0, 1.0], size=n), rng.choice([-1.0, 1.0], size=n)
+    la[::11], sa[::11] = -math.inf, 0.0  # zeros
+    lb[::7], sb[::7] = la[::7], -sa[::7]  # exact cancellations
+    with _numba.portable():
+        whole = _special._signed_add(sa, la, sb, lb, np)
+        blocks = _special.signed_add(sa, la, sb, lb, np)
+    for w, b in zip(whole, blocks, strict=True):
+        np.testing.assert_array_equal(w, b)
+    assert np.sum(whole[0] == 0) >= n // 8

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import _format, _numba
 from ._backend import Array, Namespace, as_float, is_python_scalar, namespace
+from ._exact import LN2_HI, LN2_LO
 from ._special import canonical, signed_add
 
 __all__ = ["ELEMENTWISE", "LogReal", "exp", "log", "sqrt"]
@@ -64,14 +65,11 @@ def _int_log(n: int) -> float:
     """log(n) of a positive int of any size, rounded once (about half an ulp).
 
     ``n = top * 2**k`` with ``top`` below 2**64; ``k ln 2`` is taken as
-    ``k * LN2_HI`` (exact) plus ``k * LN2_LO``.
+    ``k * LN2_HI`` (exact) plus ``k * LN2_LO`` (:mod:`logreal._exact`).
     """
     k = max(0, n.bit_length() - 64)
     top = float(n >> k) + (0.5 if k and n & ((1 << k) - 1) else 0.0)
-    return k * _LN2_HI + (k * _LN2_LO + math.log(top))
-
-
-_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10
+    return k * LN2_HI[8] + (k * LN2_LO[8] + math.log(top))
 
 
 def _rebuild(sign: Array, logabs: Array) -> LogReal:

@@ -30,37 +30,21 @@ import numpy as np
 
 from . import _dask, _numba, _special_fast
 from ._backend import Array, Namespace, is_numpy
+from ._exact import frexp, ln2_parts, two_diff
 
 __all__ = [
     "canonical",
+    "finish_log",
     "hillis_steele",
     "merge_states",
+    "scatter_masked",
     "signed_cumsum",
     "signed_logsum",
-    "two_diff",
+    "squeeze_axes",
     "weighted_logsum",
 ]
 
 LN2 = math.log(2.0)
-# ln 2 = HI + LO with HI's low bits zero, so e * HI is exact for |e| < 2**11.
-_LN2_HI = {8: 6.93147180369123816490e-01, 4: 0.693145751953125}
-_LN2_LO = {8: 1.90821492927058770002e-10, 4: 1.428606765330187045e-06}
-
-
-def two_diff(a: Array, b: Array, xp: Namespace) -> tuple[Array, Array]:
-    """``a - b`` as ``d + d_lo`` exactly (Knuth's TwoSum); ``d_lo`` is 0 where not finite.
-
-    The difference of two exact logs is rounded to an ulp of the larger; a
-    term's weight ``e**d`` turns that into an error above an ulp of a small
-    result, which the first-order correction ``e**d * d_lo`` removes.
-    """
-    # inf - inf: d_lo is then replaced by 0; a term below the float range of the
-    # base overflows to -inf, that is e**d = 0
-    with np.errstate(invalid="ignore", over="ignore"):
-        d = a - b
-        back = d - a
-        d_lo = (a - (d - back)) + (-b - back)
-    return d, xp.where(xp.isfinite(d_lo), d_lo, 0.0)
 
 
 def canonical(sign: Array, logabs: Array, xp: Namespace) -> tuple[Array, Array]:
@@ -100,7 +84,7 @@ def _terms(w: Array, x: Array, x_lo: Array | None, m: Array, xp: Namespace) -> t
     return k, r, close
 
 
-def _finish(
+def finish_log(
     k: Array, r: Array, m: Array, xp: Namespace, base: Array | float = 0.0
 ) -> tuple[Array, Array]:
     """(sign, logabs) of ``e**(base + m) (k + r)``; ``base + m`` kept exact to the end."""
@@ -118,11 +102,11 @@ def _finish_split(
     u = r / xp.where(small, k, 1.0)
     # log v = e ln2 + log f (v = f 2**e): e * ln2_hi is exact and joins m (and
     # base) exactly, so a large log|K| that cancels against m costs no ulps
-    f, e = _frexp(xp.abs(xp.where(small, k, total)), xp)
-    high = f > math.sqrt(2.0)  # f in [sqrt(1/2), sqrt(2)): log f small, e = 0 next to 1
-    f, e = xp.where(high, f / 2.0, f), xp.where(high, e + 1.0, e)
-    wide = m.dtype == xp.float64 if hasattr(m, "dtype") else True
-    ln2_hi, ln2_lo = _LN2_HI[8 if wide else 4], _LN2_LO[8 if wide else 4]
+    f, e = frexp(xp.abs(xp.where(small, k, total)), xp)
+    e = xp.astype(e, k.dtype)
+    low = f < math.sqrt(0.5)  # f in [sqrt(1/2), sqrt(2)): log f small, e = 0 next to 1
+    f, e = xp.where(low, f * 2.0, f), xp.where(low, e - 1.0, e)
+    ln2_hi, ln2_lo = ln2_parts(k.dtype, xp)
     with np.errstate(divide="ignore"):  # log 0 = -inf: the exact zero
         rest = (e * ln2_lo + xp.log(f)) + xp.log1p(xp.where(small, u, 0.0))
     hi, lo = two_diff(m, -(e * ln2_hi), xp)  # m + e ln2_hi exactly
@@ -238,7 +222,7 @@ def _split_terms(exponents: Callable[[Array], Terms] | None, w: Array, plain: Te
     return plain if exponents is None else exponents(w)
 
 
-def _squeeze(a: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace) -> Array:
+def squeeze_axes(a: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace) -> Array:
     return a if keepdims or not axes else xp.squeeze(a, axis=axes)
 
 
@@ -252,10 +236,10 @@ def signed_logsum(
     if fused is not None:  # the compiled kernel: the same rounds, one pass each
         return fused
     sign, logabs = shifted_sum(w, lg, axes, xp)
-    return _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
+    return squeeze_axes(sign, axes, keepdims, xp), squeeze_axes(logabs, axes, keepdims, xp)
 
 
-def _scatter(mask: Array, values: Array, out: Array, xp: Namespace) -> Array:
+def scatter_masked(mask: Array, values: Array, out: Array, xp: Namespace) -> Array:
     """``out`` with its masked entries (in order) replaced by ``values``; a gather."""
     flat = xp.reshape(mask, (-1,))
     pos = xp.cumulative_sum(xp.astype(flat, xp.int64)) - 1
@@ -265,34 +249,6 @@ def _scatter(mask: Array, values: Array, out: Array, xp: Namespace) -> Array:
 
 # --------------------------------------------------------------------------
 # Weights far from one (logsumexp's b).
-
-
-def _frexp(b: Array, xp: Namespace) -> tuple[Array, Array]:
-    """``b = f * 2**e`` exactly, ``1 <= |f| < 2`` (f = b, e = 0 for 0, inf, nan)."""
-    if is_numpy(xp):
-        f, e = np.frexp(b)
-        ok = np.isfinite(b) & (b != 0)
-        return f * 2.0, xp.where(ok, xp.astype(e - 1, b.dtype), 0.0)
-    ok = xp.isfinite(b) & (b != 0)
-    mag = xp.where(ok, xp.abs(b), 1.0)
-    e = xp.floor(xp.log2(mag))
-    half = xp.floor(e / 2)
-    f = xp.where(ok, b, 1.0) * xp.pow(2.0, -half) * xp.pow(2.0, half - e)  # exact steps
-    for _ in range(2):  # log2 may be off by one next to a power of two
-        over = xp.abs(f) >= 2.0
-        f, e = xp.where(over, f / 2.0, f), xp.where(over, e + 1.0, e)
-        under = xp.abs(f) < 1.0
-        f, e = xp.where(under, f * 2.0, f), xp.where(under, e - 1.0, e)
-    return xp.where(ok, f, b), xp.where(ok, e, 0.0)
-
-
-def logsum_parts(w: Array, lg: Array, axes: tuple[int, ...], xp: Namespace) -> tuple[Array, ...]:
-    """``(sign, hi, t)`` of ``sum(w e**lg)`` over ``axes`` (dims kept), logabs
-    ``hi + t`` unrounded (see :func:`shifted_parts`), for any weights."""
-    if _extreme(w, xp):
-        f, exponents = _mantissa_terms(lg, w, axes, xp)
-        return shifted_parts(f, lg, axes, xp, exponents)
-    return shifted_parts(w, lg, axes, xp)
 
 
 def _extreme(b: Array, xp: Namespace) -> bool:
@@ -317,11 +273,20 @@ def weighted_logsum(
     if not _extreme(b, xp):
         if bool(xp.any(xp.isinf(b))):  # an infinite weight: the IEEE answer (portable)
             sign, logabs = shifted_sum(b, a, axes, xp)
-            return _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
+            return squeeze_axes(sign, axes, keepdims, xp), squeeze_axes(logabs, axes, keepdims, xp)
         return signed_logsum(b, a, axes, keepdims, xp)
     f, exponents = _mantissa_terms(a, b, axes, xp)
     sign, logabs = shifted_sum(f, a, axes, xp, exponents)
-    return _squeeze(sign, axes, keepdims, xp), _squeeze(logabs, axes, keepdims, xp)
+    return squeeze_axes(sign, axes, keepdims, xp), squeeze_axes(logabs, axes, keepdims, xp)
+
+
+def logsum_parts(w: Array, lg: Array, axes: tuple[int, ...], xp: Namespace) -> tuple[Array, ...]:
+    """``(sign, hi, t)`` of ``sum(w e**lg)`` over ``axes`` (dims kept), logabs
+    ``hi + t`` unrounded (see :func:`shifted_parts`), for any weights."""
+    if _extreme(w, xp):
+        f, exponents = _mantissa_terms(lg, w, axes, xp)
+        return shifted_parts(f, lg, axes, xp, exponents)
+    return shifted_parts(w, lg, axes, xp)
 
 
 def _mantissa_terms(
@@ -330,9 +295,10 @@ def _mantissa_terms(
     """Weights ``b = f 2**e`` far from one as the terms ``f e**(a + e ln 2)``:
     the mantissas ``f``, and their exponents re-based every round as a
     double-double (see :func:`weighted_logsum`)."""
-    f, e = _frexp(b, xp)
-    wide = a.dtype == xp.float64
-    hi, lo = _LN2_HI[8 if wide else 4], _LN2_LO[8 if wide else 4]
+    f, e = frexp(b, xp)  # b = f 2**e, |f| in [1/2, 1); 0, inf, nan: f = b, e = 0
+    f, e = f * 2.0, xp.astype(e - 1, a.dtype)  # |f| in [1, 2): weights near one stay one
+    e = xp.where(xp.isfinite(b) & (b != 0), e, 0.0)
+    hi, lo = ln2_parts(a.dtype, xp)
     scaled = a + e * LN2  # a term's log-magnitude, to choose the shift only
 
     def exponents(live_f: Array) -> Terms:
@@ -447,7 +413,7 @@ def signed_cumsum(sign: Array, logabs: Array, axis: int, xp: Namespace) -> tuple
             axis,
             xp,
         )
-        out_s, out_l = _finish(k, r, xp.where(xp.isfinite(m), m, 0.0), xp)
+        out_s, out_l = finish_log(k, r, xp.where(xp.isfinite(m), m, 0.0), xp)
     top = _running_max(x, axis, xp)
     # Below u times its largest term, a prefix may be the running state's
     # rounding residue, or may have lost underflowed terms: sum it again.
@@ -490,6 +456,6 @@ def _resum_prefixes(
         logs.append(lg[:, 0])
     s_fix, l_fix = xp.concat(signs), xp.concat(logs)
     moved_s, moved_l = xp.moveaxis(out_s, axis, -1), xp.moveaxis(out_l, axis, -1)
-    moved_s = xp.reshape(_scatter(flat, s_fix, moved_s, xp), moved_s.shape)
-    moved_l = xp.reshape(_scatter(flat, l_fix, moved_l, xp), moved_l.shape)
+    moved_s = xp.reshape(scatter_masked(flat, s_fix, moved_s, xp), moved_s.shape)
+    moved_l = xp.reshape(scatter_masked(flat, l_fix, moved_l, xp), moved_l.shape)
     return xp.moveaxis(moved_s, -1, axis), xp.moveaxis(moved_l, -1, axis)

@@ -50,7 +50,8 @@ import math
 
 import numpy as np
 
-from ._backend import Array, Namespace, is_numpy
+from ._backend import Array, Namespace
+from ._exact import frexp
 from ._logreal import LogReal, _broadcast_shape
 from ._special import signed_logsum
 
@@ -163,16 +164,18 @@ def _scaled(s: Array, lg: Array, axis: int, xp: Namespace) -> tuple[Array, Array
     may underflow), and a flag per row (``axis=-1``) or column (``axis=-2``)
     holding an infinity or nan, whose entries the caller recomputes.
     """
-    # -inf - shift and its TwoSum error (nan), e**d far below the shift (0): meant
-    with np.errstate(invalid="ignore", under="ignore"):
+    # -inf - shift and its TwoSum error (nan), e**d far below the shift (0), a
+    # difference beyond the float range (-inf, e**d = 0): meant
+    with np.errstate(invalid="ignore", under="ignore", over="ignore"):
         ok = lg < math.inf  # False at +inf and nan
         special = ~xp.all(ok, axis=axis)
         lf = xp.where(ok, lg, -math.inf)
         live = lf > -math.inf
         shift = xp.max(lf, axis=axis, keepdims=True)
         shift = xp.where(shift > -math.inf, shift, 0.0)
-        # d + d_lo = lf - shift exactly (Knuth's TwoSum, in place: temporaries
-        # of the full size are what this routine spends its time on)
+        # d + d_lo = lf - shift exactly: _exact.two_sum_err's formula, written
+        # in place here (temporaries of the full size are what this routine
+        # spends its time on)
         d = lf - shift
         back = d - lf
         lf -= d - back
@@ -181,7 +184,7 @@ def _scaled(s: Array, lg: Array, axis: int, xp: Namespace) -> tuple[Array, Array
         del back
         e = xp.exp(d)
         del d
-        d_lo = xp.where(live, lf, 0.0)
+        d_lo = xp.where(live & xp.isfinite(lf), lf, 0.0)  # nan where d overflowed
         del lf
         d_lo *= e
         e += d_lo  # e**(d + d_lo), to first order
@@ -200,7 +203,8 @@ def _shifted_log(s: Array, r: Array, c: Array, xp: Namespace) -> tuple[Array, Ar
     r_hi, c_hi = xp.trunc(r / g) * g, xp.trunc(c / g) * g  # |r_hi| <= |r|: no overflow
     ln2_hi = math.trunc(LN2_A / g) * g
     ln2_lo = (LN2_A - ln2_hi) + LN2_B
-    m, e = _frexp(xp.abs(s), xp)
+    m, e = frexp(xp.abs(s), xp)  # |s| = m 2**e, m in [1/2, 1); (0, 0) at 0
+    e = xp.astype(e, s.dtype)
     # log 0 = -inf for the exact zeros; r + c may overflow to inf
     with np.errstate(divide="ignore", over="ignore", invalid="ignore", under="ignore"):
         lo = xp.log(m)
@@ -226,25 +230,6 @@ def _grid(r: Array, c: Array, xp: Namespace) -> float:
     """
     top = max(float(xp.max(xp.abs(r))), float(xp.max(xp.abs(c))), 800.0)
     return 2.0 ** (math.frexp(top)[1] + 2 - 52)
-
-
-def _frexp(x: Array, xp: Namespace) -> tuple[Array, Array]:
-    """``x = m 2**e`` for ``x >= 0`` exactly, ``m`` in [1/2, 1) (0 and 0 at 0);
-    ``e`` as a float.  NumPy's ``frexp`` where there is one."""
-    if is_numpy(xp):
-        m, e = np.frexp(x)
-        return m, xp.astype(e, x.dtype)
-    with np.errstate(invalid="ignore", over="ignore"):  # inf: log2 inf, inf - inf
-        nz = x > 0
-        safe = xp.where(nz, x, 1.0)
-        e = xp.floor(xp.log2(safe)) + 1.0
-        half = xp.trunc(e / 2.0)
-        two = xp.asarray(2.0, dtype=x.dtype)
-        m = safe * xp.pow(two, -half) * xp.pow(two, half - e)  # exact: powers of two
-        up, down = m >= 1.0, m < 0.5  # log2 may be off by one near a power of two
-        m = xp.where(up, m / 2.0, xp.where(down, m * 2.0, m))
-        e = xp.where(up, e + 1.0, xp.where(down, e - 1.0, e))
-    return xp.where(nz, m, 0.0), xp.where(nz, e, 0.0)
 
 
 # Products a recomputation materialises at once.

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from ._norms_state import GRID, SAFE_HI, SAFE_LO, SMALL_P, two_sum
+from ._exact import two_sum
+from ._norms_state import GRID, SAFE_HI, SAFE_LO, SMALL_P
 
 __all__ = ["NumpyTiles"]
 

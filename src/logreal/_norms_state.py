@@ -23,8 +23,9 @@ from typing import NamedTuple
 import numpy as np
 
 from ._backend import Array, Namespace, is_numpy
+from ._exact import LN2_HI, LN2_LO, frexp, pow2, two_prod, two_sum
 
-__all__ = ["GRID", "SAFE_HI", "SAFE_LO", "SMALL_P", "Reduction", "State", "two_sum"]
+__all__ = ["GRID", "SAFE_HI", "SAFE_LO", "SMALL_P", "Reduction", "State"]
 
 # Below this |p| a term (|x| / scale)**p whose quotient underflows (or, for
 # p < 0, overflows) still counts: see _ratio_pow.
@@ -39,59 +40,19 @@ SAFE_HI = 2.0**900
 # exactly (below 2**53).
 GRID = 26
 
-# ln 2 in two parts; k * _LN2_HI is exact for |k| < 2**20 (fdlibm's split).
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-_SPLITTER = 134217729.0  # 2**27 + 1 (Dekker)
-
-# ---------------------------------------------------------------------------
-# Error-free transformations and exact binary scaling on arrays.
-
-
-def two_sum(a: Array, b: Array) -> tuple[Array, Array]:
-    """``s + e == a + b`` exactly, ``s = fl(a + b)`` (Knuth)."""
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def _split(a: Array) -> tuple[Array, Array]:
-    c = _SPLITTER * a
-    hi = c - (c - a)
-    return hi, a - hi
-
-
-def _two_prod(a: Array, b: Array) -> tuple[Array, Array]:
-    """``p + e == a * b`` exactly for |a|, |b| < 2**996 (Dekker, no fma)."""
-    p = a * b
-    ah, al = _split(a)
-    bh, bl = _split(b)
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+_LN2_HI, _LN2_LO = LN2_HI[8], LN2_LO[8]  # k * _LN2_HI is exact for |k| < 2**20
 
 
 def _exponent(v: Array, xp: Namespace) -> Array:
-    """``e`` with ``2**(e-1) <= v < 2**e`` for positive finite ``v`` (frexp); 0 elsewhere."""
+    """``e`` with ``2**(e-1) <= v < 2**e`` for positive finite ``v`` (frexp's); 0 elsewhere."""
     ok = xp.isfinite(v) & (v > 0)
-    if is_numpy(xp):
-        return xp.where(ok, np.frexp(v)[1].astype(v.dtype), 0.0)
-    vv = xp.where(ok, v, 1.0)
-    e = xp.floor(xp.log2(vv)) + 1.0
-    low = _pow2(e - 1.0, xp)
-    e = xp.where(low > vv, e - 1.0, xp.where(2.0 * low <= vv, e + 1.0, e))
-    return xp.where(ok, e, 0.0)
-
-
-def _pow2(k: Array, xp: Namespace) -> Array:
-    """``2**k`` for integer-valued float ``k`` in [-1074, 1023], exactly."""
-    if is_numpy(xp):
-        return np.ldexp(1.0, k.astype(np.int32)).astype(k.dtype)
-    return xp.pow(xp.asarray(2.0, dtype=k.dtype), k)
+    return xp.where(ok, xp.astype(frexp(v, xp)[1], v.dtype), 0.0)
 
 
 def _frexp(v: Array, xp: Namespace) -> tuple[Array, Array]:
     """``(f, k)`` with ``v = f * 2**k``, f in [1, 2), for positive finite v; exact."""
-    k = _exponent(v, xp) - 1.0
-    return v / _pow2(k, xp), k
+    m, e = frexp(v, xp)
+    return m * 2.0, xp.astype(e - 1, v.dtype)
 
 
 def _ratio_pow(a: Array, m: Array, p: float, xp: Namespace) -> Array:
@@ -109,7 +70,7 @@ def _ratio_pow(a: Array, m: Array, p: float, xp: Namespace) -> Array:
     fa, ka = _frexp(a, xp)
     fm, km = _frexp(m, xp)
     k = ka - km
-    z, z_err = _two_prod(k * _LN2_HI, p)
+    z, z_err = two_prod(k * _LN2_HI, p)
     with np.errstate(divide="ignore"):  # IEEE: log 0 = -inf, x / 0 = inf
         rest = p * (k * _LN2_LO + xp.log(fa / fm)) + z_err
     return xp.exp(z) * xp.exp(rest)
@@ -122,7 +83,7 @@ def _grid_sum(v: Array, bound: Array, xp: Namespace) -> tuple[Array, Array]:
     stays below 2**52 grid units); only the remainders, each below half a grid
     unit, are rounded (Rump, Ogita & Oishi 2008, ExtractVector).
     """
-    sigma = 1.5 * _pow2(_exponent(2.0 * bound, xp), xp)
+    sigma = 1.5 * pow2(_exponent(2.0 * bound, xp), xp)
     sigma = sigma[..., None]
     grid = (v + sigma) - sigma
     hi = xp.sum(grid, axis=-1)
@@ -174,16 +135,16 @@ def _p2_tile(x: Array, xp: Namespace) -> State:
         inf = xp.any(xp.isinf(x), axis=-1)
         x = xp.where(xp.isfinite(x), x, 0.0)
         big = xp.max(xp.abs(x), axis=-1)
-        scale = xp.where(big > 0, _pow2(_exponent(big, xp) - 1.0, xp), 0.0)  # 0: a zero row
+        scale = xp.where(big > 0, pow2(_exponent(big, xp) - 1.0, xp), 0.0)  # 0: a zero row
         x = x / xp.where(big > 0, scale, 1.0)[:, None]
         d = _rowdot(x, x, xp)
     k = xp.floor((_exponent(d, xp) + 1.0) / 2.0) + 1.0  # 4**k > 4 d
-    z = x * _pow2(GRID - k, xp)[:, None]  # sum z**2 in [2**48, 2**50]
+    z = x * pow2(GRID - k, xp)[:, None]  # sum z**2 in [2**48, 2**50]
     hi = xp.round(z)
     lo = z - hi
     exact = _rowdot(hi, hi, xp)  # integers, total below 2**51: exact
     rest = 2.0 * _rowdot(hi, lo, xp) + _rowdot(lo, lo, xp)
-    back = _pow2(2.0 * (k - GRID), xp)
+    back = pow2(2.0 * (k - GRID), xp)
     s, e = two_sum(exact * back, rest * back)
     return State(scale, s, e, nan, inf)
 
@@ -202,7 +163,7 @@ def _power_tile(x: Array, p: float, xp: Namespace) -> State:
         m = xp.min(a, axis=-1)
     special = (m == 0) | (m == math.inf)
     if p == 1:  # a power of two: the terms are exact
-        m = xp.where(special, m, _pow2(_exponent(m, xp) - 1.0, xp))
+        m = xp.where(special, m, pow2(_exponent(m, xp) - 1.0, xp))
     safe_m = xp.where(special, 1.0, m)[:, None]
     t = a / safe_m if p == 1 else _ratio_pow(a, safe_m, p, xp)  # extreme term: 1
     t = xp.where(special[:, None], 0.0, t)
@@ -227,7 +188,7 @@ def _merge_states(st: State, p: float, xp: Namespace) -> State:
     m = xp.max(st.scale, axis=0) if p > 0 else xp.min(st.scale, axis=0)
     same = st.scale == m  # also 0 == 0 and inf == inf
     f = xp.where(same, 1.0, _ratio_pow(st.scale, xp.where(same, 1.0, m), p, xp))
-    hi, err = _two_prod(st.hi, f)
+    hi, err = two_prod(st.hi, f)
     lo = st.lo * f + err
     parts = xp.permute_dims(xp.concat([hi, lo], axis=0), (1, 0))
     total_hi, total_lo = _grid_sum(parts, xp.sum(xp.abs(parts), axis=-1), xp)
@@ -248,7 +209,7 @@ def _root(s: Array, e: Array, p: float, xp: Namespace) -> tuple[Array, Array]:
         return s, e
     if p == 2:
         r = xp.sqrt(s)
-        sq, sq_err = _two_prod(r, r)
+        sq, sq_err = two_prod(r, r)
         residual = ((s - sq) - sq_err) + e  # s - sq is exact (Sterbenz)
         with np.errstate(invalid="ignore"):  # IEEE: inf - inf, 0 * inf give nan
             return r, xp.where(live, residual / (2.0 * r), 0.0)
@@ -266,7 +227,7 @@ def _root(s: Array, e: Array, p: float, xp: Namespace) -> tuple[Array, Array]:
 def _log_scale(m: Array, xp: Namespace) -> tuple[Array, Array]:
     """log(m) of positive finite m as ``k * ln2_hi`` (exact) plus a small rest."""
     k = _exponent(m, xp) - 1.0
-    frac = m / _pow2(k, xp)  # in [1, 2); exact
+    frac = m / pow2(k, xp)  # in [1, 2); exact
     return k * _LN2_HI, k * _LN2_LO + xp.log(frac)
 
 

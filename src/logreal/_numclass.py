@@ -50,6 +50,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ._backend import Array, Namespace, namespace
+from ._exact import frexp, ldexp, two_sum_err
 from ._logreal import LogReal
 from ._special import canonical, signed_logsum
 
@@ -104,44 +105,6 @@ class Field(NumberClass, Protocol):
     def kinds(self, st: Any) -> tuple[Array, Array, Array, Array]: ...  # 0, inf, nan, < 0
     def divide(self, p: Any, q: Any) -> Any: ...
     def assemble(self, base: Any, nan: Array, zero: Array, inf: Array, flip: Array) -> Any: ...
-
-
-# ---------------------------------------------------------------------------
-# Exact power-of-two splitting.
-
-
-def frexp(a: Array, xp: Namespace) -> tuple[Array, Array]:
-    """``(m, e)`` with ``a = m * 2**e``, ``|m|`` in [1/2, 1) and integer ``e``
-    (int64); 0, inf and nan keep their value in ``m`` and get ``e = 0``."""
-    native = getattr(xp, "frexp", None)
-    if native is not None:
-        m, e = native(a)
-        return m, xp.astype(e, xp.int64)
-    # Portable fallback: an estimate from log2, then exact fix-ups by powers of 2.
-    live = xp.isfinite(a) & (a != 0)
-    e = xp.where(live, xp.floor(xp.log2(xp.abs(xp.where(live, a, 1.0)))) + 1, 0.0)
-    e = xp.astype(e, xp.int64)
-    m = ldexp(a, -e, xp)
-    low = live & (xp.abs(m) < 0.5)
-    high = live & (xp.abs(m) >= 1.0)
-    m = xp.where(low, m * 2.0, xp.where(high, m * 0.5, m))
-    e = e - xp.astype(low, xp.int64) + xp.astype(high, xp.int64)
-    return m, e
-
-
-def ldexp(m: Array, e: Array, xp: Namespace) -> Array:
-    """``m * 2**e`` rounded once (for ``|m|`` in [2**-600, 1) or special)."""
-    native = getattr(xp, "ldexp", None)
-    if native is not None:
-        with np.errstate(over="ignore"):  # IEEE: overflow gives inf
-            return native(m, e)
-    # Three exact power-of-two factors; the clip only removes exponents whose
-    # result is 0 or inf anyway.
-    e = xp.clip(e, -2400, 2400)
-    parts = (e // 3, e // 3, e - 2 * (e // 3))
-    for p in parts:
-        m = m * xp.pow(2.0, xp.astype(p, m.dtype))
-    return m
 
 
 def _rows(a: Array, fill: float, xp: Namespace) -> Array:
@@ -487,13 +450,6 @@ def _scaled_scan(m: Array, e: Array, seed: Scaled | None, xp: Namespace) -> Scal
 Logs = tuple[Array, Array, Array | None]
 
 
-def _two_sum_err(a: Array, b: Array, s: Array) -> Array:
-    """The exact error ``(a + b) - s`` of ``s = fl(a + b)`` (Knuth's TwoSum)."""
-    with np.errstate(invalid="ignore"):  # IEEE: inf - inf, 0 * inf give nan
-        bb = s - a
-        return (a - (s - bb)) + (b - bb)
-
-
 def _compensated_cumsum(v: Array, lo: Array | None, xp: Namespace) -> tuple[Array, Array]:
     """Running sums of ``v (+ lo)`` along axis 0 as (hi, lo) pairs.
 
@@ -509,7 +465,7 @@ def _compensated_cumsum(v: Array, lo: Array | None, xp: Namespace) -> tuple[Arra
     prev = xp.concat([xp.zeros_like(s[:1, ...]), s[:-1, ...]], axis=0)
     with np.errstate(over="ignore", invalid="ignore"):  # intended IEEE inf/nan
         h = prev + v  # equals s for a sequential cumsum; kept for any other backend
-        d = (h - s) + _two_sum_err(prev, v, h)
+        d = (h - s) + two_sum_err(prev, v, h)
     del prev, h  # temporaries die early: the block's memory bound
     if lo is not None:
         d = d + lo
@@ -591,7 +547,7 @@ class Log:
         a, b = p[1], sign * q[1]
         with np.errstate(over="ignore", invalid="ignore"):  # intended IEEE inf/nan
             h = a + b
-        lo = _two_sum_err(a, b, h)
+        lo = two_sum_err(a, b, h)
         if p[2] is not None:
             lo = lo + p[2]
         if q[2] is not None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _dask, _matmul, _numba
 from ._backend import Array, as_float, is_python_scalar, namespace, normalize_axis, scalar_out
+from ._exact import two_sum
 from ._logreal import LogReal, _broadcast_shape, _lift
 from ._special import canonical, signed_cumsum, signed_logsum
 
@@ -134,10 +135,7 @@ def _compensated_sum(a: Array, axes: tuple[int, ...], keepdims: bool, xp: Any) -
         if s.shape[0] % 2:
             s = xp.concat([s, xp.zeros((1, *s.shape[1:]), dtype=a.dtype)], axis=0)
         u, v = s[0::2, ...], s[1::2, ...]
-        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf = nan; inf: IEEE
-            t = u + v
-            back = t - u
-            e = (u - (t - back)) + (v - back)
+        t, e = two_sum(u, v)  # inf - inf = nan, overflow to inf: IEEE, dropped below
         err = err + xp.sum(xp.where(xp.isfinite(e), e, 0.0), axis=0)
         s = t
     total = s[0, ...] + err if n else err

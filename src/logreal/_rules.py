@@ -27,6 +27,7 @@ import numpy as np
 from . import _einsum, _norms, _products, _reduce, _special
 from ._autodiff import Box, NoRule, Sparse, defvjp, defvjp_all, primitive, raw
 from ._backend import is_numpy, namespace, normalize_axis
+from ._exact import frexp, ldexp
 from ._logreal import LogReal
 from ._logreal import exp as _exp
 from ._logreal import log as _log
@@ -727,10 +728,10 @@ def _ratio(x: Any, n: Any, axis: Any, keepdims: bool) -> Any:
     ratio is correct at any magnitude (3e300 / 5e300 is 0.6 to the ulp).
     """
     full = np.broadcast_to(np.reshape(n, _kept(np.shape(x), axis, keepdims)), np.shape(x))
-    mx, ex = np.frexp(np.abs(x))
-    mn, en = np.frexp(full)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a zero or inf norm
-        return np.ldexp(mx / mn, ex - en)
+    mx, ex = frexp(np.abs(x), np)
+    mn, en = frexp(full, np)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero or inf norm
+        return ldexp(mx / mn, ex - en, np)
 
 
 def _kept(shape: tuple[int, ...], axis: Any, keepdims: bool) -> tuple[int, ...]:
