@@ -116,9 +116,10 @@ def exp(x):  # type: ignore[no-untyped-def]
     """``e**x`` within 1 ulp for every float64.
 
     ``t = 1 + p`` by Fast2Sum with ``p``'s low part added before the one
-    rounding of ``t``: ``t`` is within 0.5 ulp plus about 2**-57 relative;
+    rounding of ``t``: ``t`` is within 0.5 ulp plus the roundings inside
+    ``r**2 P(r)`` (about 0.13 ulp where ``|r|`` nears ln2/2);
     :func:`scale_pow2` rounds once more only where the result is subnormal
-    (0.5 ulp of the subnormal grid on top).
+    (at most 0.5 ulp of the subnormal grid in all).
     """
     xc = x if x > -CLAMP else -CLAMP  # nan -> -CLAMP: restored below
     xc = xc if xc < CLAMP else CLAMP
