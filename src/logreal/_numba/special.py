@@ -3,9 +3,9 @@
 Each kernel runs the portable algorithm's branches in the same order, one
 element (or one slice) at a time, writing into outputs allocated by the caller:
 
-* ``signed_add``, ``multiply``, ``divide``: flat arrays of (sign, logabs)
-  pairs (:func:`logreal._special.signed_add`, ``_logreal._multiply``,
-  ``_logreal._divide``);
+* ``signed_add``, ``signed_subtract``, ``multiply``, ``divide``: flat arrays
+  of (sign, logabs) pairs (:func:`logreal._special.signed_add`,
+  ``_logreal._multiply``, ``_logreal._divide``), vectorised (:mod:`.vmath`);
 * ``signed_cumsum``: rows, a running merge of ``(m, k, r)`` states
   (:func:`logreal._special.signed_cumsum`);
 * ``signed_logsum``: rows, the shift, then ``K`` and a compensated ``R``
@@ -21,8 +21,9 @@ from typing import Any
 import numba
 import numpy as np
 
-from ._jit import helper, kernel
-from .exact import difference, two_sum_err
+from ._jit import helper, inline, kernel
+from .exact import difference, from_bits, two_sum_err
+from .vmath import exp_parts, log_dd, scale_pow2
 
 __all__ = [
     "compensated_sum",
@@ -32,6 +33,7 @@ __all__ = [
     "signed_add",
     "signed_cumsum",
     "signed_logsum",
+    "signed_subtract",
 ]
 
 LN2 = math.log(2.0)
@@ -54,39 +56,81 @@ def settle(sign, logabs):  # type: ignore[no-untyped-def]
 # Elementwise kernels: a serial loop over one block, and a parallel loop over
 # blocks of BLOCK elements for long arrays (threads share nothing; results do not
 # depend on the number of threads).  Blocks are passed as slices: Numba
-# vectorises a loop over a slice from 0, not over range(start, stop).
+# vectorises a loop over a slice from 0, not over range(start, stop).  The loops
+# have no branches (selects only) and call no library function, so LLVM
+# vectorises them whole.
 BLOCK = 1 << 14
 PARALLEL_MIN = 1 << 16
+CLAMP = 1100.0  # e**d for d below -CLAMP is 0 whatever d is
+
+
+@inline
+def settle_select(sign, logabs):  # type: ignore[no-untyped-def]
+    """:func:`settle` by selects: 0 for logabs -inf, nan for nan."""
+    sign = 0.0 if logabs == -math.inf else sign
+    return sign if logabs == logabs else math.nan
+
+
+@inline
+def signed_add_one(sa, la, sb, lb):  # type: ignore[no-untyped-def]
+    """(sign, logabs) of ``sa e**la + sb e**lb`` in float64 (``_special.signed_add``).
+
+    ``hi + log w`` with ``d = lo - hi <= 0`` and ``w = 1 + sgn e**d``; for
+    opposite signs within ln 2 (Mächler's switch) ``w = -expm1(d)``, formed from
+    the same reduction ``e**d = 2**n (1 + p)`` (``n`` is 0 or -1 there, so
+    ``w = (1 - 2**n) - 2**n p`` is exact up to ``p``'s error).  ``w`` is carried
+    in double-double, the rounding of ``d`` is corrected to first order
+    (slope ``sgn e**d / w``) and ``log w`` joins ``hi`` by TwoSum, so the only
+    large rounding is the last one.  Equal magnitudes of opposite sign give
+    ``w = 0`` exactly: logabs -inf, the exact zero.  Every step is a select, and
+    exp and log are :mod:`.vmath`'s, so a loop of this vectorises.
+    """
+    swap = la < lb
+    hi = lb if swap else la
+    lo = la if swap else lb
+    s_hi = sb if swap else sa
+    opposite = sa * sb < 0.0
+    d = lo - hi
+    back = d - lo
+    d_lo = (lo - (d - back)) + (-hi - back)
+    d_lo = d_lo if abs(d_lo) < math.inf else 0.0  # 0 where d is not finite
+    d = 0.0 if hi == lo else d  # <= 0; 0 also for two equal infinities
+    n, p_hi, p_lo = exp_parts(d if d > -CLAMP else -CLAMP)  # nan: restored below
+    t = 1.0 + p_hi
+    t_lo = ((1.0 - t) + p_hi) + p_lo
+    se = scale_pow2(t, n)
+    se_lo = scale_pow2(t_lo, n)
+    se = -se if opposite else se
+    se_lo = -se_lo if opposite else se_lo
+    near = opposite & (d > -LN2)
+    p2 = from_bits(((n if n > -1 else -1) + 1023) << 52)  # 2**n where near
+    a = 1.0 - p2 if near else 1.0
+    b = -(p2 * p_hi) if near else se
+    b_lo = -(p2 * p_lo) if near else se_lo
+    w = a + b  # Fast2Sum: |a| >= |b| or a = 0
+    w_lo = ((a - w) + b) + b_lo
+    zero = w == 0.0
+    log_hi, log_lo = log_dd(1.0 if zero else w)
+    log_hi = -math.inf if zero else log_hi
+    log_lo = log_lo + (0.0 if zero else (w_lo + d_lo * se) / w)
+    top = hi + log_hi
+    bb = top - hi
+    err = (hi - (top - bb)) + (log_hi - bb)
+    logabs = top + (err + log_lo) if abs(top) < math.inf else top
+    logabs = d if d != d else logabs
+    return settle_select(s_hi, logabs), logabs
 
 
 @helper
-def _add_block(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
-    """``sa e**la + sb e**lb`` for each element (``_special.signed_add``).
-
-    Written with selects rather than branches where the data decide (which
-    operand is larger, whether the signs differ): random signs would defeat
-    branch prediction.  The one branch left, Mächler's ``log(-expm1(d))`` for
-    opposite signs within ``ln 2``, is rare on most data.
-    """
+def _add_block(sa, la, sb, lb, s_out, l_out, negate):  # type: ignore[no-untyped-def]
+    """``sa e**la + sb e**lb`` (``- sb e**lb`` if ``negate``) for each element."""
+    flip = -1.0 if negate else 1.0
     for i in range(l_out.shape[0]):
-        swap = la[i] < lb[i]
-        hi = lb[i] if swap else la[i]
-        lo = la[i] if swap else lb[i]
-        s_hi = sb[i] if swap else sa[i]
-        d, d_lo = difference(lo, hi)
-        d = 0.0 if hi == lo else d
-        e = math.exp(d)
-        opposite = sa[i] * sb[i] < 0
-        se = -e if opposite else e
-        denom = 1.0 + se
-        corr = math.log1p(se)
-        if opposite and d > -LN2:
-            denom = -math.expm1(d)
-            corr = math.log(denom)
-        fix = d_lo * (se / denom)
-        logabs = hi + (corr + fix if d_lo != 0 else corr)
+        sign, logabs = signed_add_one(
+            float(sa[i]), float(la[i]), 0.0 + flip * float(sb[i]), float(lb[i])
+        )
+        s_out[i] = sign
         l_out[i] = logabs
-        s_out[i] = settle(s_hi, logabs)
 
 
 @helper
@@ -95,7 +139,7 @@ def _multiply_block(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-de
     for i in range(l_out.shape[0]):
         logabs = la[i] + lb[i]
         l_out[i] = logabs
-        s_out[i] = settle(sa[i] * sb[i], logabs)
+        s_out[i] = settle_select(sa[i] * sb[i], logabs)
 
 
 @helper
@@ -104,16 +148,16 @@ def _divide_block(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
     for i in range(l_out.shape[0]):
         logabs = la[i] - lb[i]
         l_out[i] = logabs
-        s_out[i] = settle(sa[i] * (1.0 if sb[i] == 0 else sb[i]), logabs)
+        s_out[i] = settle_select(sa[i] * (1.0 if sb[i] == 0 else sb[i]), logabs)
 
 
-ADD, MULTIPLY, DIVIDE = 0, 1, 2
+ADD, SUBTRACT, MULTIPLY, DIVIDE = 0, 1, 2, 3
 
 
 @helper
 def _binary_block(op, sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
-    if op == ADD:
-        _add_block(sa, la, sb, lb, s_out, l_out)
+    if op == ADD or op == SUBTRACT:
+        _add_block(sa, la, sb, lb, s_out, l_out, op == SUBTRACT)
     elif op == MULTIPLY:
         _multiply_block(sa, la, sb, lb, s_out, l_out)
     else:
@@ -144,6 +188,7 @@ def _by_size(op: int) -> Any:
 
 
 signed_add = _by_size(ADD)
+signed_subtract = _by_size(SUBTRACT)
 multiply = _by_size(MULTIPLY)
 divide = _by_size(DIVIDE)
 

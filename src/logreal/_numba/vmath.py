@@ -18,6 +18,9 @@ The API, kept stable for other kernel modules (all inlined, float64 scalars):
     ``e**x = 2**n * (1 + p_hi + p_lo)`` for ``-1100 <= x <= 1100`` (callers
     clamp): ``n`` an int64, ``|p| <= 0.42`` carried to about 2**-60 relative
     to 1.  ``expm1`` of small ``x`` is ``p_hi + p_lo`` with ``n = 0``.
+``scale_pow2(v, n) -> float``
+    ``v * 2**n`` for ``v`` in ``[0.5, 2]`` (or tiny) and ``|n| <= 1600``, one
+    rounding (also into the subnormals, to 0 or to inf).
 ``log_dd(x) -> (hi, lo)``
     ``log x = hi + lo`` (``hi`` rounded to nearest, ``lo`` its correction) for
     positive finite ``x``, subnormals included; about 2**-58 relative.  Values
@@ -56,7 +59,17 @@ import numpy as np
 from ._jit import inline, kernel
 from .exact import bits, fma, from_bits
 
-__all__ = ["exp", "exp_into", "exp_parts", "log", "log1p", "log1p_into", "log_dd", "log_into"]
+__all__ = [
+    "exp",
+    "exp_into",
+    "exp_parts",
+    "log",
+    "log1p",
+    "log1p_into",
+    "log_dd",
+    "log_into",
+    "scale_pow2",
+]
 
 LN2_HI = 6.93147180369123816490e-01  # 32 significant bits: n * LN2_HI exact, |n| < 2**21
 LN2_LO = 1.90821492927058770002e-10
@@ -119,7 +132,7 @@ def exp(x):  # type: ignore[no-untyped-def]
     rounding of ``t``: ``t`` is within 0.5 ulp plus the roundings inside
     ``r**2 P(r)`` (about 0.13 ulp where ``|r|`` nears ln2/2);
     :func:`scale_pow2` rounds once more only where the result is subnormal
-    (at most 0.5 ulp of the subnormal grid in all).
+    (half an ulp of the subnormal grid, plus ``t``'s error scaled to it).
     """
     xc = x if x > -CLAMP else -CLAMP  # nan -> -CLAMP: restored below
     xc = xc if xc < CLAMP else CLAMP
