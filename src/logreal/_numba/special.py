@@ -125,10 +125,9 @@ def signed_add_one(sa, la, sb, lb):  # type: ignore[no-untyped-def]
 def _add_block(sa, la, sb, lb, s_out, l_out, negate):  # type: ignore[no-untyped-def]
     """``sa e**la + sb e**lb`` (``- sb e**lb`` if ``negate``) for each element."""
     flip = -1.0 if negate else 1.0
+    f8 = np.float64  # float() would keep float32 in Numba
     for i in range(l_out.shape[0]):
-        sign, logabs = signed_add_one(
-            float(sa[i]), float(la[i]), 0.0 + flip * float(sb[i]), float(lb[i])
-        )
+        sign, logabs = signed_add_one(f8(sa[i]), f8(la[i]), 0.0 + flip * f8(sb[i]), f8(lb[i]))
         s_out[i] = sign
         l_out[i] = logabs
 

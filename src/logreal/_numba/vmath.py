@@ -33,7 +33,8 @@ The API, kept stable for other kernel modules (all inlined, float64 scalars):
     and tiny ``x`` -> ``x``); within 1 ulp (0.54 worst found).
 ``exp_into(x, out)``, ``log_into(x, out)``, ``log1p_into(x, out)``
     Cached kernels: the function over a 1-d float64 or float32 array (a float32
-    array is evaluated in float64 and rounded once), into ``out``.
+    array is evaluated in float64 and rounded once), into ``out``.  (Widen
+    with ``np.float64(v)``: Numba's ``float(v)`` keeps a float32 a float32.)
 
 Algorithms (accuracy argued in each docstring, tested against mpmath over the
 whole domain in ``tests/test_vmath.py``):
@@ -98,18 +99,15 @@ def exp_parts(x):  # type: ignore[no-untyped-def]
     c_lo = n * LN2_LO
     r = r_hi - c_lo
     r_err = (r_hi - r) - c_lo
+    # Estrin's scheme: a short dependency chain, so that a loop overlaps
+    # its iterations (Horner's twelve chained fmas would set the pace)
     c = EXP_C
-    q = fma(r, c[11], c[10])
-    q = fma(q, r, c[9])
-    q = fma(q, r, c[8])
-    q = fma(q, r, c[7])
-    q = fma(q, r, c[6])
-    q = fma(q, r, c[5])
-    q = fma(q, r, c[4])
-    q = fma(q, r, c[3])
-    q = fma(q, r, c[2])
-    q = fma(q, r, c[1])
-    q = fma(q, r, c[0])
+    r2 = r * r
+    r4 = r2 * r2
+    q01 = fma(fma(c[3], r, c[2]), r2, fma(c[1], r, c[0]))
+    q23 = fma(fma(c[7], r, c[6]), r2, fma(c[5], r, c[4]))
+    q45 = fma(fma(c[11], r, c[10]), r2, fma(c[9], r, c[8]))
+    q = fma(fma(q45, r4, q23), r4, q01)
     small = fma(r, r * q, r_err)
     p_hi = r + small
     p_lo = (r - p_hi) + small
@@ -170,16 +168,12 @@ def log_dd(x):  # type: ignore[no-untyped-def]
     rcp = 0.5 * (1.0 + g * (-1.0 + g * (1.0 + g * (-1.0 + g))))
     s_lo = (fma(-s, v, u) - s * v_lo) * rcp
     w = s * s
-    c = LOG_C
-    q = fma(w, c[9], c[8])
-    q = fma(q, w, c[7])
-    q = fma(q, w, c[6])
-    q = fma(q, w, c[5])
-    q = fma(q, w, c[4])
-    q = fma(q, w, c[3])
-    q = fma(q, w, c[2])
-    q = fma(q, w, c[1])
-    q = fma(q, w, c[0])
+    c = LOG_C  # Estrin's scheme, as in exp_parts
+    w2 = w * w
+    w4 = w2 * w2
+    q03 = fma(fma(c[3], w, c[2]), w2, fma(c[1], w, c[0]))
+    q47 = fma(fma(c[7], w, c[6]), w2, fma(c[5], w, c[4]))
+    q = fma(fma(c[9], w, c[8]), w4 * w4, fma(q47, w4, q03))
     kf = float(k)
     big_part = kf * LN2_HI  # exact
     two_s = 2.0 * s
@@ -228,18 +222,18 @@ def log1p(x):  # type: ignore[no-untyped-def]
 def exp_into(x, out):  # type: ignore[no-untyped-def]
     """``out[i] = e**x[i]``."""
     for i in range(out.shape[0]):
-        out[i] = exp(float(x[i]))
+        out[i] = exp(np.float64(x[i]))
 
 
 @kernel
 def log_into(x, out):  # type: ignore[no-untyped-def]
     """``out[i] = log x[i]``."""
     for i in range(out.shape[0]):
-        out[i] = log(float(x[i]))
+        out[i] = log(np.float64(x[i]))
 
 
 @kernel
 def log1p_into(x, out):  # type: ignore[no-untyped-def]
     """``out[i] = log(1 + x[i])``."""
     for i in range(out.shape[0]):
-        out[i] = log1p(float(x[i]))
+        out[i] = log1p(np.float64(x[i]))
