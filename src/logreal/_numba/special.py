@@ -22,7 +22,7 @@ import numba
 import numpy as np
 
 from ._jit import helper, inline, kernel
-from .exact import difference, from_bits, two_sum_err
+from .exact import difference, two_sum_err
 from .vmath import exp_parts, log_dd, scale_pow2
 
 __all__ = [
@@ -75,15 +75,17 @@ def settle_select(sign, logabs):  # type: ignore[no-untyped-def]
 def signed_add_one(sa, la, sb, lb):  # type: ignore[no-untyped-def]
     """(sign, logabs) of ``sa e**la + sb e**lb`` in float64 (``_special.signed_add``).
 
-    ``hi + log w`` with ``d = lo - hi <= 0`` and ``w = 1 + sgn e**d``; for
-    opposite signs within ln 2 (Mächler's switch) ``w = -expm1(d)``, formed from
-    the same reduction ``e**d = 2**n (1 + p)`` (``n`` is 0 or -1 there, so
-    ``w = (1 - 2**n) - 2**n p`` is exact up to ``p``'s error).  ``w`` is carried
-    in double-double, the rounding of ``d`` is corrected to first order
-    (slope ``sgn e**d / w``) and ``log w`` joins ``hi`` by TwoSum, so the only
-    large rounding is the last one.  Equal magnitudes of opposite sign give
-    ``w = 0`` exactly: logabs -inf, the exact zero.  Every step is a select, and
-    exp and log are :mod:`.vmath`'s, so a loop of this vectorises.
+    ``hi + log w`` with ``d = lo - hi <= 0`` and ``w = 1 + sgn e**d``, from the
+    reduction ``e**d = 2**n (1 + p)`` as ``w = (1 + sgn 2**n) + sgn 2**n p``:
+    ``1 + sgn 2**n`` is exact or carried by TwoSum, ``2**n p`` is exact.  For
+    opposite signs within ln 2 this is Mächler's ``-expm1(d)`` branch by itself:
+    ``n`` is 0 there (``w = -p``, ``p = expm1(d)`` to full relative accuracy)
+    or -1 (``w = 1/2 - p/2``), so nothing cancels; beyond, it is ``1 - e**d``.
+    ``w`` is carried in double-double, the rounding of ``d`` is corrected to
+    first order (slope ``sgn e**d / w``) and ``log w`` joins ``hi`` by TwoSum,
+    so the only large rounding is the last one.  Equal magnitudes of opposite
+    sign give ``w = 0`` exactly: logabs -inf, the exact zero.  Every step is a
+    select, and exp and log are :mod:`.vmath`'s, so a loop of this vectorises.
     """
     swap = la < lb
     hi = lb if swap else la
@@ -96,19 +98,14 @@ def signed_add_one(sa, la, sb, lb):  # type: ignore[no-untyped-def]
     d_lo = d_lo if abs(d_lo) < math.inf else 0.0  # 0 where d is not finite
     d = 0.0 if hi == lo else d  # <= 0; 0 also for two equal infinities
     n, p_hi, p_lo = exp_parts(d if d > -CLAMP else -CLAMP)  # nan: restored below
-    t = 1.0 + p_hi
-    t_lo = ((1.0 - t) + p_hi) + p_lo
-    se = scale_pow2(t, n)
-    se_lo = scale_pow2(t_lo, n)
-    se = -se if opposite else se
-    se_lo = -se_lo if opposite else se_lo
-    near = opposite & (d > -LN2)
-    p2 = from_bits(((n if n > -1 else -1) + 1023) << 52)  # 2**n where near
-    a = 1.0 - p2 if near else 1.0
-    b = -(p2 * p_hi) if near else se
-    b_lo = -(p2 * p_lo) if near else se_lo
-    w = a + b  # Fast2Sum: |a| >= |b| or a = 0
-    w_lo = ((a - w) + b) + b_lo
+    p2 = scale_pow2(1.0, n)  # 2**n (0 far below)
+    sp2 = -p2 if opposite else p2
+    a = 1.0 + sp2
+    a_lo = (1.0 - a) + sp2  # exact: 1 >= 2**n
+    b = sp2 * p_hi
+    w = a + b  # Fast2Sum: |a| >= |b|, or a = 0
+    w_lo = ((a - w) + b) + (a_lo + sp2 * p_lo)
+    se = sp2 + b  # sgn e**d, for the slope
     zero = w == 0.0
     log_hi, log_lo = log_dd(1.0 if zero else w)
     log_hi = -math.inf if zero else log_hi
