@@ -157,6 +157,8 @@ def log_points(rng: np.random.Generator) -> np.ndarray:
         [
             np.abs(random_bits(rng, 6000, -1074, 1023)),  # every binade, subnormals included
             rng.uniform(0.5, 2.0, 3000),  # around 1, where log cancels
+            rng.uniform(0.35, 0.75, 4000),  # k = -1 beside log f: the worst ulps
+            rng.uniform(1.3, 1.5, 2000),  # f - 1 near sqrt(2) - 1
             1.0 + random_bits(rng, 2000, -60, -1),
             -np.abs(random_bits(rng, 200, -1074, 1023)),  # negative: nan
             neighbours(LOG_EDGES, 3),

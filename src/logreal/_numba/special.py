@@ -23,7 +23,7 @@ import numpy as np
 
 from ._jit import helper, inline, kernel
 from .exact import difference, two_sum_err
-from .vmath import exp_parts, log_dd, scale_pow2
+from .vmath import exp_parts, log_pos, scale_pow2
 
 __all__ = [
     "compensated_sum",
@@ -81,9 +81,9 @@ def signed_add_one(sa, la, sb, lb):  # type: ignore[no-untyped-def]
     opposite signs within ln 2 this is Mächler's ``-expm1(d)`` branch by itself:
     ``n`` is 0 there (``w = -p``, ``p = expm1(d)`` to full relative accuracy)
     or -1 (``w = 1/2 - p/2``), so nothing cancels; beyond, it is ``1 - e**d``.
-    ``w`` is carried in double-double, the rounding of ``d`` is corrected to
-    first order (slope ``sgn e**d / w``) and ``log w`` joins ``hi`` by TwoSum,
-    so the only large rounding is the last one.  Equal magnitudes of opposite
+    ``w`` is carried in double-double (its low part and the rounding of ``d``
+    enter to first order, the slope of ``log w`` being ``1 / w``), and
+    ``log w`` is within an ulp (:func:`.vmath.log_pos`).  Equal magnitudes of opposite
     sign give ``w = 0`` exactly: logabs -inf, the exact zero.  Every step is a
     select, and exp and log are :mod:`.vmath`'s, so a loop of this vectorises.
     """
@@ -107,13 +107,8 @@ def signed_add_one(sa, la, sb, lb):  # type: ignore[no-untyped-def]
     w_lo = ((a - w) + b) + (a_lo + sp2 * p_lo)
     se = sp2 + b  # sgn e**d, for the slope
     zero = w == 0.0
-    log_hi, log_lo = log_dd(1.0 if zero else w)
-    log_hi = -math.inf if zero else log_hi
-    log_lo = log_lo + (0.0 if zero else (w_lo + d_lo * se) / w)
-    top = hi + log_hi
-    bb = top - hi
-    err = (hi - (top - bb)) + (log_hi - bb)
-    logabs = top + (err + log_lo) if abs(top) < math.inf else top
+    corr = log_pos(1.0 if zero else w) + (w_lo + d_lo * se) / w
+    logabs = hi + (-math.inf if zero else corr)
     logabs = d if d != d else logabs
     return settle_select(s_hi, logabs), logabs
 

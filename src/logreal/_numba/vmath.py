@@ -25,9 +25,13 @@ The API, kept stable for other kernel modules (all inlined, float64 scalars):
     ``log x = hi + lo`` (``hi`` rounded to nearest, ``lo`` its correction) for
     positive finite ``x``, subnormals included; about 2**-58 relative.  Values
     at 0, inf and nan are not meaningful: callers select them.
+``log_pos(x) -> float``
+    ``log x`` for positive finite ``x``, subnormals included (other values are
+    not meaningful: callers select them); within 1 ulp (0.78 worst found).
+    Cheaper than ``log_dd``: no double-double.
 ``log(x) -> float``
     ``log x`` for every float64 (``log 0 = -inf``, negative -> nan); within
-    1 ulp (0.52 worst found).
+    1 ulp (0.78 worst found).
 ``log1p(x) -> float``
     ``log(1 + x)`` for every float64 (``-1 -> -inf``, below -1 -> nan, ``-0.0``
     and tiny ``x`` -> ``x``); within 1 ulp (0.54 worst found).
@@ -44,10 +48,12 @@ whole domain in ``tests/test_vmath.py``):
   Taylor polynomial to ``r**13`` (truncation below 2**-57), the rounding of
   ``r`` carried; then ``2**n`` applied as two exact powers of two so that only
   the last product rounds (one rounding also into the subnormals).
-* log: ``x = 2**k f`` with ``f`` in ``[sqrt(1/2), sqrt(2))`` (subnormals scaled
-  by 2**54 first); ``log f = 2 atanh(s)``, ``s = (f - 1) / (f + 1)``, with the
-  quotient's remainder by ``fma`` (``s`` in double-double) and the odd series to
-  ``s**21``; ``k ln2`` in two parts joined by TwoSum.
+* log_dd: ``x = 2**k f`` with ``f`` in ``[sqrt(1/2), sqrt(2))`` (subnormals
+  scaled by 2**54 first); ``log f = 2 atanh(s)``, ``s = (f - 1) / (f + 1)``,
+  with the quotient's remainder by ``fma`` (``s`` in double-double) and the odd
+  series to ``s**21``; ``k ln2`` in two parts joined by TwoSum.
+* log, log_pos: the same reduction and series in fdlibm's arrangement, which
+  keeps the exact ``f = x/2**k - 1`` out of the rounded quotient (one double).
 * log1p: ``1 + x`` by TwoSum as ``w + w_lo``, then ``log w + w_lo / w``.
 """
 
@@ -69,6 +75,7 @@ __all__ = [
     "log1p_into",
     "log_dd",
     "log_into",
+    "log_pos",
     "scale_pow2",
 ]
 
@@ -186,12 +193,44 @@ def log_dd(x):  # type: ignore[no-untyped-def]
 
 
 @inline
+def log_pos(x):  # type: ignore[no-untyped-def]
+    """``log x`` for positive finite ``x`` (subnormals included), within 1 ulp.
+
+    fdlibm's arrangement: ``x = 2**k (1 + f)``, ``1 + f`` in ``[sqrt(1/2),
+    sqrt(2))`` so that ``f`` is exact, ``s = f / (2 + f)``, and ``log(1 + f) =
+    f - (f**2/2 - s (f**2/2 + R(s**2)))`` with ``R(z) = z sum_j LOG_C[j] z**j``:
+    the quotient's rounding reaches only the small term, not ``f``, so no
+    double-double is needed.  ``k ln2`` in two parts, the low one added first.
+    """
+    sub = x < TINY
+    x = x * TWO54 if sub else x
+    b = bits(x)
+    k = (b >> 52) - (1023 + 54 if sub else 1023)
+    g = from_bits((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+    big = g > SQRT2
+    g = g * 0.5 if big else g
+    k = k + 1 if big else k
+    f = g - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    c = LOG_C  # Estrin's scheme
+    z2 = z * z
+    z4 = z2 * z2
+    q03 = fma(fma(c[3], z, c[2]), z2, fma(c[1], z, c[0]))
+    q47 = fma(fma(c[7], z, c[6]), z2, fma(c[5], z, c[4]))
+    q = fma(fma(c[9], z, c[8]), z4 * z4, fma(q47, z4, q03))
+    hfsq = 0.5 * f * f
+    kf = float(k)
+    return kf * LN2_HI - ((hfsq - (s * (hfsq + z * q) + kf * LN2_LO)) - f)
+
+
+@inline
 def log(x):  # type: ignore[no-untyped-def]
     """``log x`` within 1 ulp for every float64 (0 -> -inf, inf -> inf, < 0 -> nan)."""
     ok = (x > 0.0) & (x < math.inf)
-    hi, _ = log_dd(x if ok else 1.0)
-    hi = hi if ok else (-math.inf if x == 0.0 else x)
-    return hi if x >= 0.0 else math.nan
+    y = log_pos(x if ok else 1.0)
+    y = y if ok else (-math.inf if x == 0.0 else x)
+    return y if x >= 0.0 else math.nan
 
 
 @inline
