@@ -92,10 +92,7 @@ def signed_add_one(sa, la, sb, lb):  # type: ignore[no-untyped-def]
     lo = la if swap else lb
     s_hi = sb if swap else sa
     opposite = sa * sb < 0.0
-    d = lo - hi
-    back = d - lo
-    d_lo = (lo - (d - back)) + (-hi - back)
-    d_lo = d_lo if abs(d_lo) < math.inf else 0.0  # 0 where d is not finite
+    d, d_lo = difference(lo, hi)  # d_lo 0 where d is not finite
     d = 0.0 if hi == lo else d  # <= 0; 0 also for two equal infinities
     n, p_hi, p_lo = exp_parts(d if d > -CLAMP else -CLAMP)  # nan: restored below
     p2 = scale_pow2(1.0, n)  # 2**n (0 far below)
