@@ -41,7 +41,8 @@ The API, kept stable for other kernel modules (all inlined, float64 scalars):
     with ``np.float64(v)``: Numba's ``float(v)`` keeps a float32 a float32.)
 
 Algorithms (accuracy argued in each docstring, tested against mpmath over the
-whole domain in ``tests/test_vmath.py``):
+whole domain in ``tests/test_vmath.py``: ``exp_parts`` and ``scale_pow2``
+through ``exp``, ``log_pos`` through ``log``, ``log_dd`` through ``log1p``):
 
 * exp: ``x = n ln2 + r`` (Cody-Waite with fdlibm's two-part ln 2, exact for
   ``|n| < 2**21``), ``|r| <= ln2/2``; ``e**r - 1 = r + r**2 P(r)`` with the
