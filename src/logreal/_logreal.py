@@ -494,6 +494,9 @@ def _add(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
 
 
 def _subtract(x: LogReal, y: LogReal, xp: Namespace) -> LogReal:
+    fused = _fused("signed_subtract", x, y, xp)  # negates y's signs in its loop
+    if fused is not None:
+        return fused
     return LogReal._new(*signed_add(x._sign, x._logabs, 0.0 - y._sign, y._logabs, xp))
 
 

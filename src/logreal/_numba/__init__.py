@@ -40,6 +40,7 @@ __all__ = ["KERNELS", "MIN_SIZE", "available", "enabled", "kernel", "portable"]
 # name -> (module of logreal._numba, function, adapter)
 KERNELS: dict[str, tuple[str, str, str]] = {
     "signed_add": ("special", "signed_add", "elementwise"),
+    "signed_subtract": ("special", "signed_subtract", "elementwise"),
     "multiply": ("special", "multiply", "elementwise"),
     "divide": ("special", "divide", "elementwise"),
     "signed_cumsum": ("special", "signed_cumsum", "scan"),

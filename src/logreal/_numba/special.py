@@ -3,9 +3,9 @@
 Each kernel runs the portable algorithm's branches in the same order, one
 element (or one slice) at a time, writing into outputs allocated by the caller:
 
-* ``signed_add``, ``multiply``, ``divide``: flat arrays of (sign, logabs)
-  pairs (:func:`logreal._special.signed_add`, ``_logreal._multiply``,
-  ``_logreal._divide``);
+* ``signed_add``, ``signed_subtract``, ``multiply``, ``divide``: flat arrays
+  of (sign, logabs) pairs (:func:`logreal._special.signed_add`,
+  ``_logreal._multiply``, ``_logreal._divide``), vectorised (:mod:`.vmath`);
 * ``signed_cumsum``: rows, a running merge of ``(m, k, r)`` states
   (:func:`logreal._special.signed_cumsum`);
 * ``signed_logsum``: rows, the shift, then ``K`` and a compensated ``R``
@@ -21,8 +21,9 @@ from typing import Any
 import numba
 import numpy as np
 
-from ._jit import helper, kernel
+from ._jit import helper, inline, kernel
 from .exact import difference, two_sum_err
+from .vmath import exp_parts, log_pos, scale_pow2
 
 __all__ = [
     "compensated_sum",
@@ -32,6 +33,7 @@ __all__ = [
     "signed_add",
     "signed_cumsum",
     "signed_logsum",
+    "signed_subtract",
 ]
 
 LN2 = math.log(2.0)
@@ -54,39 +56,69 @@ def settle(sign, logabs):  # type: ignore[no-untyped-def]
 # Elementwise kernels: a serial loop over one block, and a parallel loop over
 # blocks of BLOCK elements for long arrays (threads share nothing; results do not
 # depend on the number of threads).  Blocks are passed as slices: Numba
-# vectorises a loop over a slice from 0, not over range(start, stop).
+# vectorises a loop over a slice from 0, not over range(start, stop).  The loops
+# have no branches (selects only) and call no library function, so LLVM
+# vectorises them whole.
 BLOCK = 1 << 14
 PARALLEL_MIN = 1 << 16
+CLAMP = 1100.0  # e**d for d below -CLAMP is 0 whatever d is
+
+
+@inline
+def settle_select(sign, logabs):  # type: ignore[no-untyped-def]
+    """:func:`settle` by selects: 0 for logabs -inf, nan for nan."""
+    sign = 0.0 if logabs == -math.inf else sign
+    return sign if logabs == logabs else math.nan
+
+
+@inline
+def signed_add_one(sa, la, sb, lb):  # type: ignore[no-untyped-def]
+    """(sign, logabs) of ``sa e**la + sb e**lb`` in float64 (``_special.signed_add``).
+
+    ``hi + log w`` with ``d = lo - hi <= 0`` and ``w = 1 + sgn e**d``, from the
+    reduction ``e**d = 2**n (1 + p)`` as ``w = (1 + sgn 2**n) + sgn 2**n p``:
+    ``1 + sgn 2**n`` is exact or carried by TwoSum, ``2**n p`` is exact.  For
+    opposite signs within ln 2 this is Mächler's ``-expm1(d)`` branch by itself:
+    ``n`` is 0 there (``w = -p``, ``p = expm1(d)`` to full relative accuracy)
+    or -1 (``w = 1/2 - p/2``), so nothing cancels; beyond, it is ``1 - e**d``.
+    ``w`` is carried in double-double (its low part and the rounding of ``d``
+    enter to first order, the slope of ``log w`` being ``1 / w``), and
+    ``log w`` is within an ulp (:func:`.vmath.log_pos`).  Equal magnitudes of opposite
+    sign give ``w = 0`` exactly: logabs -inf, the exact zero.  Every step is a
+    select, and exp and log are :mod:`.vmath`'s, so a loop of this vectorises.
+    """
+    swap = la < lb
+    hi = lb if swap else la
+    lo = la if swap else lb
+    s_hi = sb if swap else sa
+    opposite = sa * sb < 0.0
+    d, d_lo = difference(lo, hi)  # d_lo 0 where d is not finite
+    d = 0.0 if hi == lo else d  # <= 0; 0 also for two equal infinities
+    n, p_hi, p_lo = exp_parts(d if d > -CLAMP else -CLAMP)  # nan: restored below
+    p2 = scale_pow2(1.0, n)  # 2**n (0 far below)
+    sp2 = -p2 if opposite else p2
+    a = 1.0 + sp2
+    a_lo = (1.0 - a) + sp2  # exact: 1 >= 2**n
+    b = sp2 * p_hi
+    w = a + b  # Fast2Sum: |a| >= |b|, or a = 0
+    w_lo = ((a - w) + b) + (a_lo + sp2 * p_lo)
+    se = sp2 + b  # sgn e**d, for the slope
+    zero = w == 0.0
+    corr = log_pos(1.0 if zero else w) + (w_lo + d_lo * se) / w
+    logabs = hi + (-math.inf if zero else corr)
+    logabs = d if d != d else logabs
+    return settle_select(s_hi, logabs), logabs
 
 
 @helper
-def _add_block(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
-    """``sa e**la + sb e**lb`` for each element (``_special.signed_add``).
-
-    Written with selects rather than branches where the data decide (which
-    operand is larger, whether the signs differ): random signs would defeat
-    branch prediction.  The one branch left, Mächler's ``log(-expm1(d))`` for
-    opposite signs within ``ln 2``, is rare on most data.
-    """
+def _add_block(sa, la, sb, lb, s_out, l_out, negate):  # type: ignore[no-untyped-def]
+    """``sa e**la + sb e**lb`` (``- sb e**lb`` if ``negate``) for each element."""
+    flip = -1.0 if negate else 1.0
+    f8 = np.float64  # float() would keep float32 in Numba
     for i in range(l_out.shape[0]):
-        swap = la[i] < lb[i]
-        hi = lb[i] if swap else la[i]
-        lo = la[i] if swap else lb[i]
-        s_hi = sb[i] if swap else sa[i]
-        d, d_lo = difference(lo, hi)
-        d = 0.0 if hi == lo else d
-        e = math.exp(d)
-        opposite = sa[i] * sb[i] < 0
-        se = -e if opposite else e
-        denom = 1.0 + se
-        corr = math.log1p(se)
-        if opposite and d > -LN2:
-            denom = -math.expm1(d)
-            corr = math.log(denom)
-        fix = d_lo * (se / denom)
-        logabs = hi + (corr + fix if d_lo != 0 else corr)
+        sign, logabs = signed_add_one(f8(sa[i]), f8(la[i]), 0.0 + flip * f8(sb[i]), f8(lb[i]))
+        s_out[i] = sign
         l_out[i] = logabs
-        s_out[i] = settle(s_hi, logabs)
 
 
 @helper
@@ -95,7 +127,7 @@ def _multiply_block(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-de
     for i in range(l_out.shape[0]):
         logabs = la[i] + lb[i]
         l_out[i] = logabs
-        s_out[i] = settle(sa[i] * sb[i], logabs)
+        s_out[i] = settle_select(sa[i] * sb[i], logabs)
 
 
 @helper
@@ -104,16 +136,16 @@ def _divide_block(sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
     for i in range(l_out.shape[0]):
         logabs = la[i] - lb[i]
         l_out[i] = logabs
-        s_out[i] = settle(sa[i] * (1.0 if sb[i] == 0 else sb[i]), logabs)
+        s_out[i] = settle_select(sa[i] * (1.0 if sb[i] == 0 else sb[i]), logabs)
 
 
-ADD, MULTIPLY, DIVIDE = 0, 1, 2
+ADD, SUBTRACT, MULTIPLY, DIVIDE = 0, 1, 2, 3
 
 
 @helper
 def _binary_block(op, sa, la, sb, lb, s_out, l_out):  # type: ignore[no-untyped-def]
-    if op == ADD:
-        _add_block(sa, la, sb, lb, s_out, l_out)
+    if op == ADD or op == SUBTRACT:
+        _add_block(sa, la, sb, lb, s_out, l_out, op == SUBTRACT)
     elif op == MULTIPLY:
         _multiply_block(sa, la, sb, lb, s_out, l_out)
     else:
@@ -144,6 +176,7 @@ def _by_size(op: int) -> Any:
 
 
 signed_add = _by_size(ADD)
+signed_subtract = _by_size(SUBTRACT)
 multiply = _by_size(MULTIPLY)
 divide = _by_size(DIVIDE)
 
