@@ -61,17 +61,20 @@ def _dot(a: np.ndarray, b: np.ndarray) -> float:
     slow whenever the other cores are busy.
     """
     k = a.shape[0] // _DOT_ROW * _DOT_ROW
-    with np.errstate(over="ignore"):  # IEEE: overflow gives inf
+    with np.errstate(over="ignore", invalid="ignore"):  # IEEE: overflow gives inf
         rest = float(np.dot(a[k:], b[k:]))
-    if not k:
-        return rest
-    return float(np.vecdot(a[:k].reshape(-1, _DOT_ROW), b[:k].reshape(-1, _DOT_ROW)).sum()) + rest
+        if not k:
+            return rest
+        rows = np.vecdot(a[:k].reshape(-1, _DOT_ROW), b[:k].reshape(-1, _DOT_ROW))
+        return float(rows.sum()) + rest
 
 
 def _rowdot_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each row's dot product; an overflow is inf (the caller then rescales)."""
     if a.shape[0] == 1:
         return np.array([_dot(a[0], b[0])])
-    return np.einsum("ij,ij->i", a, b)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.einsum("ij,ij->i", a, b)
 
 
 def _work(buf: np.ndarray, t: np.ndarray, i: int) -> np.ndarray:
@@ -89,9 +92,10 @@ def _p2_numpy(t: np.ndarray, buf: np.ndarray, memo: dict[str, int]) -> tuple[Any
     hi, lo = _work(buf, t, 0), _work(buf, t, 1)
     if t.shape[0] == 1 and "k" in memo:
         k = memo["k"]
-        np.multiply(t, math.ldexp(1.0, GRID - k), out=lo)
-        np.rint(lo, out=hi)
-        exact = _dot(hi[0], hi[0])
+        with np.errstate(over="ignore", invalid="ignore"):  # a wrong guess: rejected below
+            np.multiply(t, math.ldexp(1.0, GRID - k), out=lo)
+            np.rint(lo, out=hi)
+            exact = _dot(hi[0], hi[0])
         if 2.0**46 <= exact < 2.0**51:
             lo -= hi
             back = math.ldexp(1.0, 2 * (k - GRID))
@@ -133,7 +137,8 @@ def _power_numpy(t: np.ndarray, p: float, buf: np.ndarray) -> tuple[np.ndarray, 
         return None
     no = np.zeros(t.shape[0], dtype=bool)
     if p == 1:
-        total = a.sum(axis=-1)  # the grid's bound: no scaling needed
+        with np.errstate(over="ignore"):  # an inf total sends the tile to the scaled path
+            total = a.sum(axis=-1)  # the grid's bound: no scaling needed
         if not bool(np.all((total >= SAFE_LO) & (total <= SAFE_HI))):
             return None
         return (np.ones(t.shape[0]), *_grid_sum_numpy(a, total, _work(buf, t, 1)), no, no)
