@@ -30,16 +30,36 @@ def rng():
     return np.random.default_rng(20261130)
 
 
-@pytest.fixture(autouse=True)
-def _kernels_at_every_size(monkeypatch):
-    """Run the compiled kernels on the tests' small arrays too.
+@pytest.fixture(autouse=True, params=["kernels", "default"])
+def kernel_sizes(request, monkeypatch):
+    """Every test runs twice: with the compiled kernels at every size, and as
+    users get it by default.
 
     By default inputs under ``logreal._numba.MIN_SIZE`` elements take the
-    portable path (so a process with only small arrays never imports Numba);
-    the tests lower the threshold to 0 so every kernel is exercised on the
-    same small, adversarial cases as the portable code.  Tests of the
-    threshold itself set it back.
+    portable path (so a process with only small arrays never imports Numba), so
+    the tests' small, adversarial arrays meet the portable code; the
+    ``kernels`` run lowers the threshold to 0 so every kernel meets the same
+    cases.  Tests of the threshold itself set it as they need.
     """
     from logreal import _numba
 
-    monkeypatch.setitem(_numba._state, "min_size", 0)
+    if request.param == "kernels":
+        monkeypatch.setitem(_numba._state, "min_size", 0)
+    else:
+        monkeypatch.setitem(_numba._state, "min_size", _numba.MIN_SIZE)
+    return request.param
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run ``kernels_only`` tests once: their ``default`` twin is deselected."""
+    dropped = [
+        item
+        for item in items
+        if item.get_closest_marker("kernels_only")
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("kernel_sizes") == "default"
+    ]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        gone = set(map(id, dropped))
+        items[:] = [item for item in items if id(item) not in gone]

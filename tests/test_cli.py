@@ -8,6 +8,8 @@ import pytest
 
 from logreal.cli import bench, demo_core, main, report
 
+pytestmark = pytest.mark.kernels_only  # run once: see tests/conftest.py
+
 
 @pytest.mark.parametrize(
     "argv",

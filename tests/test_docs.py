@@ -5,6 +5,10 @@ import re
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.kernels_only  # run once: see tests/conftest.py
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 

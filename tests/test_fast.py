@@ -10,6 +10,8 @@ import pytest
 import logreal as lr
 from logreal import _numba
 
+pytestmark = pytest.mark.kernels_only  # run once: see tests/conftest.py
+
 SPECIAL_LOGS = [
     -math.inf,
     -800.0,

@@ -20,7 +20,10 @@ import logreal as lr
 from logreal import _numba
 from test_accuracy import FAMILIES, Tally, U, exact_sum, log_tol, random_pairs
 
-pytestmark = pytest.mark.skipif(not _numba.available(), reason="needs the compiled kernels")
+pytestmark = [
+    pytest.mark.skipif(not _numba.available(), reason="needs the compiled kernels"),
+    pytest.mark.kernels_only,  # run once: see tests/conftest.py
+]
 
 LN2 = math.log(2.0)
 SPECIAL_LOGS = [

@@ -14,9 +14,12 @@ import logreal as lr
 from logreal import _numba
 from logreal._numba import special
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("LOGREAL_KERNELS") == "portable", reason="kernels switched off on purpose"
-)
+pytestmark = [
+    pytest.mark.skipif(
+        os.environ.get("LOGREAL_KERNELS") == "portable", reason="kernels switched off on purpose"
+    ),
+    pytest.mark.kernels_only,  # run once: see tests/conftest.py
+]
 LONG = special.PARALLEL_MIN + 12345  # one row long enough for the threaded kernel
 
 

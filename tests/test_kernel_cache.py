@@ -22,6 +22,8 @@ import pytest
 
 import logreal
 
+pytestmark = pytest.mark.kernels_only  # run once: see tests/conftest.py
+
 PACKAGE = pathlib.Path(logreal.__file__).resolve().parent
 OPTIONAL = ("scipy", "matplotlib", "torch", "dask", "distributed", "jax", "hmmlearn")
 

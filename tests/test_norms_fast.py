@@ -27,6 +27,8 @@ from test_norms import LAYOUTS, exact_norm, exact_norm_big, norm_bound, ulps
 
 from oracle import ulp_error
 
+pytestmark = pytest.mark.kernels_only  # run once: see tests/conftest.py
+
 INF, NAN = math.inf, math.nan
 DBL_MAX = sys.float_info.max
 SUB = 5e-324

@@ -28,6 +28,8 @@ import logreal as lr
 from logreal import _numba, _products_fast
 from test_products import CASES, U, _dp_overhead, assert_close, exact_loo, powers_of_two
 
+pytestmark = pytest.mark.kernels_only  # run once: see tests/conftest.py
+
 INF, NAN = math.inf, math.nan
 DTYPES = [np.float64, np.float32]
 CUMPRODS = [(False, False), (True, False), (False, True), (True, True)]  # exclusive, reverse

@@ -21,7 +21,10 @@ from logreal import _numba
 
 from oracle import ulp_error
 
-pytestmark = pytest.mark.skipif(not _numba.available(), reason="needs the compiled kernels")
+pytestmark = [
+    pytest.mark.skipif(not _numba.available(), reason="needs the compiled kernels"),
+    pytest.mark.kernels_only,  # run once: see tests/conftest.py
+]
 
 DBL_MAX = np.finfo(np.float64).max
 TINY = np.finfo(np.float64).smallest_normal
