@@ -24,6 +24,7 @@ __all__ = [
     "Slots",
     "as_float",
     "default_float",
+    "floating",
     "is_numpy",
     "namespace",
     "normalize_axis",
@@ -47,12 +48,36 @@ def namespace(*xs: Any) -> Namespace:
     """The array-API namespace shared by the array arguments (NumPy by default).
 
     Python scalars, lists and ``None`` do not take part; NumPy scalars count as
-    NumPy.
+    NumPy unless another backend's arrays are present (then they are scalars).
+    Arrays of two libraries raise ``TypeError`` naming both.
     """
     arrays = [x for x in xs if array_api_compat.is_array_api_obj(x)]
     if all(isinstance(x, (np.ndarray, np.generic)) for x in arrays):
         return _NUMPY_XP
-    return array_api_compat.array_namespace(*arrays)
+    # Beside another backend's arrays a NumPy scalar is a scalar, as a Python one.
+    arrays = [x for x in arrays if not isinstance(x, np.generic)]
+    try:
+        return array_api_compat.array_namespace(*arrays)
+    except TypeError:
+        names = sorted({_library(x) for x in arrays})
+        if len(names) < 2:
+            raise
+        raise TypeError(
+            f"cannot mix arrays of {' and '.join(names)} in one call: convert them to "
+            f"one library first (logreal keeps results in the input's namespace)"
+        ) from None
+
+
+def _library(x: Any) -> str:
+    """The library an array comes from, for error messages (``torch``, ``jax``...)."""
+    for name in ("numpy", "torch", "jax", "cupy", "dask"):
+        if getattr(array_api_compat, f"is_{name}_array")(x):
+            return name
+    return type(x).__module__.split(".")[0]
+
+
+def _is_array(x: Any) -> bool:
+    return array_api_compat.is_array_api_obj(x)  # type: ignore[no-any-return]
 
 
 def is_numpy(xp: Namespace) -> bool:
@@ -105,7 +130,10 @@ def as_float(x: Any, xp: Namespace | None = None, dtype: Any = None) -> Array:
     if type(x) is int and not _INT64_MIN <= x <= _INT64_MAX:
         x = _int_to_float(x)  # beyond int64: the nearest float (+-inf beyond float range)
     try:
-        a = xp.asarray(x) if dtype is None else xp.asarray(x, dtype=dtype)
+        if dtype is None and not isinstance(x, np.generic) and _is_array(x):
+            a = x  # already an array (torch.asarray would warn about requires_grad)
+        else:
+            a = xp.asarray(x) if dtype is None else xp.asarray(x, dtype=dtype)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"cannot read {type(x).__name__} as a real array: {exc}") from None
     except OverflowError:  # a nested Python int beyond int64
@@ -141,6 +169,41 @@ def _object_to_float(a: np.ndarray) -> np.ndarray:
             raise TypeError(f"logreal works on real numbers; got {v!r}{kind}")
         out.append(_int_to_float(v) if isinstance(v, int) else float(v))
     return np.asarray(out, dtype=np.float64).reshape(a.shape)
+
+
+def floating(*args: Any) -> tuple[Namespace, list[Array]]:
+    """The arguments as float arrays of one namespace and dtype, integers weak.
+
+    The dtype is that of the floating arguments together; integer and bool
+    arrays (and lists of them) take it instead of widening it, as Python
+    scalars do: float32 ``a`` with integer ``b`` stays float32 on every
+    backend (API.md section 6, SciPy's rule on array-api-strict, PyTorch and
+    JAX; NumPy's own promotion would give float64).  With no floating
+    argument the dtype is the namespace's default float.
+    """
+    xp = namespace(*args)
+    arrays = [as_float(a, xp) for a in args if not is_python_scalar(a)]
+    floats = [
+        f
+        for a, f in zip((a for a in args if not is_python_scalar(a)), arrays, strict=True)
+        if not _integral(a, xp)
+    ]
+    dtype = xp.result_type(*floats) if floats else default_float(xp)
+    return xp, [
+        xp.asarray(a, dtype=dtype) if is_python_scalar(a) else xp.astype(as_float(a, xp), dtype)
+        for a in args
+    ]
+
+
+def _integral(x: Any, xp: Namespace) -> bool:
+    """Whether ``x`` holds integers or bools (an array, or a list read as one)."""
+    dtype = getattr(x, "dtype", None)
+    if dtype is not None and not isinstance(x, np.ndarray | np.generic):
+        return bool(xp.isdtype(dtype, ("integral", "bool")))
+    try:
+        return np.asarray(x).dtype.kind in "iub" if dtype is None else dtype.kind in "iub"
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:

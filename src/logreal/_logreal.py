@@ -299,7 +299,7 @@ class LogReal:
         return hash((float(self._sign), float(self._logabs)))
 
     def __repr__(self) -> str:
-        sign, logabs = np.asarray(self._sign), np.asarray(self._logabs)
+        sign, logabs = _format.to_host(self._sign), _format.to_host(self._logabs)
         body = _format.format_array(sign, logabs, logabs.dtype)
         suffix = "" if logabs.dtype == np.float64 else f", dtype={logabs.dtype}"
         return f"LogReal({body}{suffix})"
@@ -436,6 +436,8 @@ def _lift(value: Any, like: LogReal) -> LogReal:
     """``value`` as a LogReal beside ``like``; Python scalars take like's dtype."""
     if isinstance(value, LogReal):
         return value
+    if isinstance(value, np.generic) and not isinstance(like._logabs, np.ndarray | np.generic):
+        value = value.item()  # beside another backend, a NumPy scalar is a scalar
     if is_python_scalar(value):
         sign, logabs = _from_real(value)
         xp = like._xp

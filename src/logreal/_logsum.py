@@ -80,7 +80,7 @@ def _shift(w: Array, x: Array, axes: tuple[int, ...], xp: Namespace) -> Array:
     """The largest finite exponent with a nonzero weight (0 where none)."""
     if any(x.shape[a] == 0 for a in axes):  # an empty sum: no shift needed
         shape = tuple(1 if a in axes else n for a, n in enumerate(x.shape))
-        return xp.zeros(shape, dtype=x.dtype)
+        return xp.zeros(shape, dtype=x.dtype, device=x.device)
     live = xp.isfinite(x) & (w != 0)
     m = xp.max(xp.where(live, x, -math.inf), axis=axes, keepdims=True)
     return xp.where(xp.isfinite(m), m, 0.0)

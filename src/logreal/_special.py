@@ -28,6 +28,7 @@ from ._backend import (
     Array,
     Namespace,
     as_float,
+    floating,
     is_numpy,
     is_python_scalar,
     namespace,
@@ -288,7 +289,7 @@ def logsumexp(
         xp, (a,) = _real(a)
         w = xp.ones_like(a)
     else:
-        xp, (a, w) = _real(a, b)
+        xp, (a, w) = floating(a, b)  # float32 a with integer b stays float32
         a, w = xp.broadcast_arrays(a, w)
     axes = normalize_axis(axis, a.ndim)
     return _result(*weighted_logsum(a, w, axes, keepdims, xp), return_sign, xp)
