@@ -845,7 +845,7 @@ class Op:
         operands swapped, so the factors always keep their order.
         """
         op = (lambda p, q: self.op(q, p)) if reverse else self.op
-        y = st[::-1, ...] if reverse else st
+        y = _flip(st) if reverse else st
         length = y.shape[0]
         if length == 0:
             return st
@@ -855,7 +855,7 @@ class Op:
         count = length // r
         main = count * r
         elem = tuple(y.shape[1:])
-        rows = y[:main, ...].reshape(count, r, *elem)
+        rows = _reshape(y[:main, ...], (count, r, *elem))
         cols = [rows[:, 0, ...]]
         for j in range(1, r):
             cols.append(op(cols[-1], rows[:, j, ...]))
@@ -865,15 +865,15 @@ class Op:
             carries = [totals[0:1, ...]]
             for k in range(1, count - 1):
                 carries.append(op(carries[-1], totals[k : k + 1, ...]))
-            carry = _join(carries).reshape(count - 1, 1, *elem)
+            carry = _reshape(_join(carries), (count - 1, 1, *elem))
             acc = _join([acc[0:1, ...], op(carry, acc[1:, ...])])
-        parts = [acc.reshape(main, *elem)]
+        parts = [_reshape(acc, (main, *elem))]
         last = parts[0][main - 1 : main, ...]
         for j in range(main, length):
             last = op(last, y[j : j + 1, ...])
             parts.append(last)
         out = _join(parts) if len(parts) > 1 else parts[0]
-        return out[::-1, ...] if reverse else out
+        return _flip(out) if reverse else out
 
     # -- output ----------------------------------------------------------------
 
@@ -926,6 +926,19 @@ class Op:
                 xp.zeros(shape, dtype=proto.dtype), xp.full(shape, -math.inf, dtype=proto.dtype)
             )
         return namespace(proto).zeros(shape, dtype=proto.dtype)
+
+
+def _flip(a: Any) -> Any:
+    """``a`` reversed along axis 0 (PyTorch takes no negative slice step)."""
+    if isinstance(a, LogReal):
+        xp = a._xp
+        return LogReal._new(xp.flip(a.sign, axis=0), xp.flip(a.logabs, axis=0))
+    return namespace(a).flip(a, axis=0)
+
+
+def _reshape(a: Any, shape: tuple[int, ...]) -> Any:
+    """``a`` reshaped (array-api-strict arrays have no ``reshape`` method)."""
+    return a.reshape(*shape) if isinstance(a, LogReal) else namespace(a).reshape(a, shape)
 
 
 def _stack(parts: list[Any], axis: int) -> Any:
