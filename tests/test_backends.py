@@ -180,3 +180,9 @@ def test_jax_float32_products_keep_float32_and_enable_nothing():
     v = np.asarray(x, dtype=np.float64)
     want = np.asarray([np.prod(np.delete(v, i)) for i in range(4)]).astype(np.float32)
     np.testing.assert_array_equal(np.asarray(got), want)
+
+
+@pytest.mark.parametrize("transform", [jax.jit, jax.vmap, jax.grad])
+def test_jax_transformations_raise_a_clear_error(transform):
+    with pytest.raises(TypeError, match=r"cannot be traced by jax\.jit"):
+        transform(lambda v: lr.logsumexp(v))(jnp.ones(3))

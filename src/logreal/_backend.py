@@ -66,7 +66,21 @@ def namespace(*xs: Any) -> Namespace:
             f"cannot mix arrays of {' and '.join(names)} in one call: convert them to "
             f"one library first (logreal keeps results in the input's namespace)"
         ) from None
+    if array_api_compat.is_jax_namespace(xp):
+        _untraced(arrays)
     return _ADAPTED.get(xp.__name__, xp)
+
+
+def _untraced(arrays: list[Any]) -> None:
+    """Refuse JAX tracers: logreal decides in Python from values (eager only)."""
+    tracer = sys.modules["jax"].core.Tracer
+    if any(isinstance(x, tracer) for x in arrays):
+        raise TypeError(
+            "logreal's functions run eagerly on JAX arrays and cannot be traced by "
+            "jax.jit, jax.vmap or jax.grad: they make data-dependent decisions in Python "
+            "(a re-sum where top terms cancel, a product's range check); call them "
+            "outside the transformation (lr.grad differentiates them)"
+        )
 
 
 class _Adapted:
