@@ -121,6 +121,7 @@ def test_repr_of_a_tensor_that_requires_grad():
     t = torch.tensor([1.5, -3.0], dtype=torch.float64, requires_grad=True)
     assert repr(lr.LogReal(t)) == "LogReal([ 1.5, -3.0])"
     assert repr(lr.LogReal(t) * 2.0) == "LogReal([ 3.0, -6.0])"
+    assert f"{lr.LogReal(t[0]):.3f}" == "1.500"
 
 
 def test_repr_reads_no_foreign_array_through_numpy(monkeypatch):

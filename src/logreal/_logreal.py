@@ -312,7 +312,8 @@ class LogReal:
             return str(self)
         if self.ndim != 0:
             raise TypeError(f"unsupported format string {spec!r} for a LogReal array")
-        return _format.format_scalar(float(self._sign), float(self._logabs), spec)
+        sign, logabs = _format.to_host(self._sign), _format.to_host(self._logabs)
+        return _format.format_scalar(float(sign), float(logabs), spec)
 
     def __copy__(self) -> LogReal:
         xp = self._xp
