@@ -93,8 +93,9 @@ def check_lse(logabs, sign, a, b, dtype):
 def test_logsumexp_with_weights_and_axes(a, b, axis):
     logabs, sign = call(lr.logsumexp, a, axis=axis, b=b, return_sign=True)
     plain = call(lr.logsumexp, a, axis=axis, b=b)
-    dtype = np.result_type(a.dtype if a.dtype.kind == "f" else np.float64,
-                           b.dtype if b.dtype.kind == "f" else np.float64)  # fmt: skip
+    # API.md section 6: integers never widen a float (float32 with integers is float32)
+    floats = [x.dtype for x in (a, b) if x.dtype.kind == "f"]
+    dtype = np.result_type(*floats) if floats else np.dtype(np.float64)
     af, bf = np.broadcast_arrays(as_f64(a), as_f64(b))
     axes = (0, 1) if axis is None else ((axis,) if isinstance(axis, int) else axis)
     n = math.prod(af.shape[i] for i in axes)

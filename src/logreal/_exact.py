@@ -33,7 +33,7 @@ import math
 import array_api_compat
 import numpy as np
 
-from ._backend import Array, Namespace
+from ._backend import Array, Namespace, widest_int
 
 __all__ = [
     "LN2_HI",
@@ -122,7 +122,8 @@ def two_prod(a: Array, b: Array) -> tuple[Array, Array]:
 
 
 def frexp(x: Array, xp: Namespace) -> tuple[Array, Array]:
-    """``(m, e)`` with ``x = m * 2**e`` exactly, ``|m|`` in [1/2, 1), ``e`` int64.
+    """``(m, e)`` with ``x = m * 2**e`` exactly, ``|m|`` in [1/2, 1), ``e`` int64
+    (int32 on JAX without x64).
 
     ``0``, ``inf`` and ``nan`` keep their value in ``m`` and get ``e = 0``.
     The namespace's own ``frexp`` where it has one (NumPy, PyTorch, JAX, CuPy);
@@ -131,16 +132,16 @@ def frexp(x: Array, xp: Namespace) -> tuple[Array, Array]:
     native = getattr(xp, "frexp", None)
     if native is not None:
         m, e = native(x)
-        return m, xp.astype(e, xp.int64)
+        return m, xp.astype(e, widest_int(xp))
     live = xp.isfinite(x) & (x != 0)
     mag = xp.abs(xp.where(live, x, 1.0))
-    e = xp.astype(xp.where(live, xp.floor(xp.log2(mag)) + 1.0, 0.0), xp.int64)
+    e = xp.astype(xp.where(live, xp.floor(xp.log2(mag)) + 1.0, 0.0), widest_int(xp))
     m = ldexp(x, -e, xp)
     # log2 may be off by one next to a power of two; m is then off by a factor 2
     low = live & (xp.abs(m) < 0.5)
     high = live & (xp.abs(m) >= 1.0)
     m = xp.where(low, m * 2.0, xp.where(high, m * 0.5, m))
-    e = e - xp.astype(low, xp.int64) + xp.astype(high, xp.int64)
+    e = e - xp.astype(low, e.dtype) + xp.astype(high, e.dtype)
     return m, e
 
 
@@ -159,7 +160,7 @@ def ldexp(m: Array, e: Array, xp: Namespace) -> Array:
     # is 0 or inf anyway.
     e = xp.clip(e, -2400, 2400)
     third = e // 3
-    two = xp.asarray(2.0, dtype=m.dtype)
+    two = xp.asarray(2.0, dtype=m.dtype, device=array_api_compat.device(m))
     with np.errstate(over="ignore"):  # IEEE: overflow gives inf
         for p in (third, third, e - 2 * third):
             m = m * xp.pow(two, xp.astype(p, m.dtype))
@@ -174,7 +175,7 @@ def pow2(k: Array, xp: Namespace, dtype: object = None) -> Array:
     if dtype is None:
         dtype = k.dtype if xp.isdtype(k.dtype, "real floating") else xp.float64
     one = xp.ones(k.shape, dtype=dtype, device=array_api_compat.device(k))
-    return ldexp(one, xp.astype(k, xp.int64), xp)
+    return ldexp(one, xp.astype(k, widest_int(xp)), xp)
 
 
 def ulp(x: Array, xp: Namespace) -> Array:

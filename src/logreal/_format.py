@@ -10,8 +10,33 @@ from __future__ import annotations
 
 import decimal
 import math
+import sys
+from typing import Any
 
+import array_api_compat
 import numpy as np
+
+
+def to_host(a: Any) -> np.ndarray:
+    """A copy of ``a``'s values as a NumPy array, for display only.
+
+    Each backend through its own door, never ``np.asarray`` on a foreign
+    array: a PyTorch tensor is detached (``requires_grad``) and moved to the
+    CPU, a JAX array fetched with ``jax.device_get``, a CuPy array with
+    ``.get()``, a Dask array computed; anything else (array-api-strict on any
+    of its devices) through DLPack onto the CPU.
+    """
+    if isinstance(a, np.ndarray | np.generic):
+        return np.asarray(a)
+    if array_api_compat.is_torch_array(a):
+        return a.detach().cpu().numpy()  # type: ignore[no-any-return]
+    if array_api_compat.is_jax_array(a):
+        return np.asarray(sys.modules["jax"].device_get(a))
+    if array_api_compat.is_cupy_array(a):
+        return a.get()  # type: ignore[no-any-return]
+    if array_api_compat.is_dask_array(a):
+        return to_host(a.compute())
+    return np.from_dlpack(a, device="cpu", copy=True)
 
 
 def _context(logabs: float) -> decimal.Context:

@@ -311,7 +311,7 @@ class LogReal:
         return hash((float(self._sign), float(self._logabs)))
 
     def __repr__(self) -> str:
-        sign, logabs = np.asarray(self._sign), np.asarray(self._logabs)
+        sign, logabs = _format.to_host(self._sign), _format.to_host(self._logabs)
         body = _format.format_array(sign, logabs, logabs.dtype)
         suffix = "" if logabs.dtype == np.float64 else f", dtype={logabs.dtype}"
         return f"LogReal({body}{suffix})"
@@ -324,7 +324,8 @@ class LogReal:
             return str(self)
         if self.ndim != 0:
             raise TypeError(f"unsupported format string {spec!r} for a LogReal array")
-        return _format.format_scalar(float(self._sign), float(self._logabs), spec)
+        sign, logabs = _format.to_host(self._sign), _format.to_host(self._logabs)
+        return _format.format_scalar(float(sign), float(logabs), spec)
 
     def __copy__(self) -> LogReal:
         xp = self._xp
@@ -448,6 +449,8 @@ def _lift(value: Any, like: LogReal) -> LogReal:
     """``value`` as a LogReal beside ``like``; Python scalars take like's dtype."""
     if isinstance(value, LogReal):
         return value
+    if isinstance(value, np.generic) and not isinstance(like._logabs, np.ndarray | np.generic):
+        value = value.item()  # beside another backend, a NumPy scalar is a scalar
     if is_python_scalar(value):
         sign, logabs = _from_real(value)
         xp = like._xp

@@ -29,7 +29,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import _dask, _numba, _special_fast
-from ._backend import Array, Namespace, is_numpy
+from ._backend import Array, Namespace, is_numpy, widest_int
 from ._exact import frexp, ln2_parts, two_diff
 
 __all__ = [
@@ -64,7 +64,7 @@ def _shift(w: Array, x: Array, axes: tuple[int, ...], xp: Namespace) -> Array:
     """The largest finite exponent with a nonzero weight (0 where none)."""
     if any(x.shape[a] == 0 for a in axes):  # an empty sum: no shift needed
         shape = tuple(1 if a in axes else n for a, n in enumerate(x.shape))
-        return xp.zeros(shape, dtype=x.dtype)
+        return xp.zeros(shape, dtype=x.dtype, device=x.device)
     live = xp.isfinite(x) & (w != 0)
     m = xp.max(xp.where(live, x, -math.inf), axis=axes, keepdims=True)
     return xp.where(xp.isfinite(m), m, 0.0)
@@ -242,7 +242,7 @@ def signed_logsum(
 def scatter_masked(mask: Array, values: Array, out: Array, xp: Namespace) -> Array:
     """``out`` with its masked entries (in order) replaced by ``values``; a gather."""
     flat = xp.reshape(mask, (-1,))
-    pos = xp.cumulative_sum(xp.astype(flat, xp.int64)) - 1
+    pos = xp.cumulative_sum(xp.astype(flat, widest_int(xp))) - 1
     picked = xp.take(values, xp.clip(pos, 0, None), axis=0)
     return xp.reshape(xp.where(flat, picked, xp.reshape(out, (-1,))), out.shape)
 

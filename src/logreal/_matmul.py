@@ -50,7 +50,7 @@ import math
 
 import numpy as np
 
-from ._backend import Array, Namespace
+from ._backend import Array, Namespace, unwrap, wide, writable
 from ._exact import frexp
 from ._logreal import LogReal, _broadcast_shape
 from ._special import signed_logsum
@@ -78,6 +78,11 @@ _BLOCK_ENTRIES = 1 << 14
 
 def scaled_matmul(a: LogReal, b: LogReal) -> LogReal:
     """``a @ b`` for LogReals of ndim >= 2 with aligned, broadcastable shapes."""
+    with wide(a._xp):  # float32 works in float64 (JAX without x64: in a scope that has it)
+        return _scaled_matmul(a, b)
+
+
+def _scaled_matmul(a: LogReal, b: LogReal) -> LogReal:
     xp = a._xp
     dtype = xp.result_type(a.dtype, b.dtype)
     work = xp.float64 if dtype == xp.float32 else dtype
@@ -105,8 +110,8 @@ def scaled_matmul(a: LogReal, b: LogReal) -> LogReal:
     if rows >= m or rows < 8:  # one block; or stacks of small matrices: no blocks
         sign, logabs, keep = _finish(s, p, n_live, r, c, special, k, xp)
     else:
-        sign, logabs = xp.empty(shape, dtype=work), xp.empty(shape, dtype=work)
-        keep = xp.empty(shape, dtype=xp.bool)
+        sign, logabs = (writable(xp.empty(shape, dtype=work), xp) for _ in "sl")
+        keep = writable(xp.empty(shape, dtype=xp.bool), xp)
         for i in range(0, m, rows):
             j = min(i + rows, m)
             block = (..., slice(i, j), slice(None))
@@ -120,10 +125,13 @@ def scaled_matmul(a: LogReal, b: LogReal) -> LogReal:
                 k,
                 xp,
             )
+    keep = unwrap(keep)
     if not bool(xp.all(keep)):
         redo = ~keep
         es, el = exact_entries(LogReal._new(sa, la), LogReal._new(sb, lb), redo)
+        sign, logabs = writable(sign, xp), writable(logabs, xp)
         sign[redo], logabs[redo] = es, el
+    sign, logabs = unwrap(sign), unwrap(logabs)
     return LogReal._new(xp.astype(sign, dtype, copy=False), xp.astype(logabs, dtype, copy=False))
 
 

@@ -24,7 +24,16 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _dask, _norms_fast
-from ._backend import Array, Namespace, is_numpy, namespace, normalize_axis, scalar_out
+from ._backend import (
+    Array,
+    Namespace,
+    default_float,
+    is_numpy,
+    namespace,
+    normalize_axis,
+    scalar_out,
+    wide,
+)
 from ._logreal import LogReal
 from ._norms_numpy import NumpyTiles
 from ._norms_state import Reduction
@@ -250,19 +259,20 @@ def _real_norm(x: object, p: float, axis: Axis, keepdims: bool, log: bool) -> Ar
     if _dask.is_dask(x):  # lazily, chunk by chunk
         return _dask.norm(x, p, axis, keepdims, log)
     xp, a = _real_input(x)
-    dtype = a.dtype if xp.isdtype(a.dtype, "real floating") else xp.float64
+    dtype = a.dtype if xp.isdtype(a.dtype, "real floating") else default_float(xp)
     axes = normalize_axis(axis, a.ndim)
     plan = _plan(tuple(a.shape), axes)
     red = Reduction(p)
-    if plan.cols == 0 or plan.rows == 0:
-        flat = red.empty(plan.rows, log, xp)
-    else:
-        v = a if plan.perm == tuple(range(a.ndim)) else xp.permute_dims(a, plan.perm)
-        if a.ndim == 0:
-            v = xp.reshape(v, (1,))
-        flat = _rows(v, len(plan.out_shape), red, log, xp)
-    with np.errstate(over="ignore"):  # float32 output: a norm beyond its range is inf
-        flat = xp.astype(flat, dtype)
+    with wide(xp):  # the tiles are float64 (JAX without x64: in a scope that has it)
+        if plan.cols == 0 or plan.rows == 0:
+            flat = red.empty(plan.rows, log, xp)
+        else:
+            v = a if plan.perm == tuple(range(a.ndim)) else xp.permute_dims(a, plan.perm)
+            if a.ndim == 0:
+                v = xp.reshape(v, (1,))
+            flat = _rows(v, len(plan.out_shape), red, log, xp)
+        with np.errstate(over="ignore"):  # float32 output: a norm beyond its range is inf
+            flat = xp.astype(flat, dtype)
     out = xp.reshape(flat, plan.keep_shape if keepdims else plan.out_shape)
     return scalar_out(out, xp)
 

@@ -49,7 +49,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ._backend import Array, Namespace, namespace
+from ._backend import Array, Namespace, Slots, default_float, namespace, unwrap, writable
 from ._exact import frexp, ldexp, two_sum_err
 from ._logreal import LogReal
 from ._special import canonical, signed_logsum
@@ -153,8 +153,8 @@ class Real:
         self.dtype = dtype
         self.rest = rest
         self.rows = block_rows(rest)
-        self.f64 = xp.float64
-        fi = xp.finfo(xp.float64)
+        self.f64 = default_float(xp)  # float32 on JAX without x64
+        fi = xp.finfo(self.f64)
         self.tiny, self.huge = float(fi.smallest_normal), float(fi.max)
 
     # -- helpers ---------------------------------------------------------------
@@ -302,8 +302,8 @@ class Real:
         if reverse:
             m = xp.flip(m, axis=0)
             e = xp.flip(e, axis=0) if per_element else e
-        out_m = xp.empty(m.shape, dtype=self.f64)
-        out_e = xp.empty(m.shape, dtype=xp.int64)
+        out_m = writable(xp.empty(m.shape, dtype=self.f64), xp)
+        out_e = writable(xp.empty(m.shape, dtype=xp.int64), xp)
         for a in range(0, m.shape[0], CHUNK):
             b = min(a + CHUNK, m.shape[0])
             cm, k = frexp(m[a:b, ...], xp)
@@ -312,6 +312,7 @@ class Real:
             out_m[a:b, ...] = cm
             out_e[a:b, ...] = ce
             seed = (cm[-1:, ...], ce[-1:, ...])
+        out_m, out_e = unwrap(out_m), unwrap(out_e)
         if reverse:
             return xp.flip(out_m, axis=0), xp.flip(out_e, axis=0)
         return out_m, out_e
@@ -349,7 +350,7 @@ class Real:
     # -- output ----------------------------------------------------------------
 
     def empty(self, n: int) -> Array:
-        return self.xp.empty((n, *self.rest), dtype=self.dtype)
+        return writable(self.xp.empty((n, *self.rest), dtype=self.dtype), self.xp)
 
     def finish_f64(self, st: Scaled) -> Array:
         """The float64 values ``m * 2**e``, each rounded once."""
@@ -399,7 +400,7 @@ class Real:
         return self.xp.sum(self.finish(st), axis=0)
 
     def result(self, out: Array) -> Array:
-        return out
+        return unwrap(out)
 
     def zeros(self, shape: tuple[int, ...]) -> Array:
         return self.xp.zeros(shape, dtype=self.dtype)
@@ -645,8 +646,8 @@ class Log:
         xp = self.xp
         shape = (n, *self.rest)
         if self.real_io:
-            return xp.empty(shape, dtype=self.dtype)
-        return xp.empty(shape, dtype=self.dtype), xp.empty(shape, dtype=self.dtype)
+            return writable(xp.empty(shape, dtype=self.dtype), xp)
+        return tuple(writable(xp.empty(shape, dtype=self.dtype), xp) for _ in "sl")
 
     def store(self, out: Any, i: int, j: int, st: Logs, check: bool = False) -> bool:
         s, la = self._finish(st)
@@ -673,7 +674,7 @@ class Log:
         return total.to_real() if self.real_io else total
 
     def result(self, out: Any) -> Any:
-        return out if self.real_io else LogReal._new(out[0], out[1])
+        return unwrap(out) if self.real_io else LogReal._new(unwrap(out[0]), unwrap(out[1]))
 
     def zeros(self, shape: tuple[int, ...]) -> Any:
         xp = self.xp
@@ -801,7 +802,7 @@ class Op:
         operands swapped, so the factors always keep their order.
         """
         op = (lambda p, q: self.op(q, p)) if reverse else self.op
-        y = st[::-1, ...] if reverse else st
+        y = _flip(st) if reverse else st
         length = y.shape[0]
         if length == 0:
             return st
@@ -811,7 +812,7 @@ class Op:
         count = length // r
         main = count * r
         elem = tuple(y.shape[1:])
-        rows = y[:main, ...].reshape(count, r, *elem)
+        rows = _reshape(y[:main, ...], (count, r, *elem))
         cols = [rows[:, 0, ...]]
         for j in range(1, r):
             cols.append(op(cols[-1], rows[:, j, ...]))
@@ -821,15 +822,15 @@ class Op:
             carries = [totals[0:1, ...]]
             for k in range(1, count - 1):
                 carries.append(op(carries[-1], totals[k : k + 1, ...]))
-            carry = _join(carries).reshape(count - 1, 1, *elem)
+            carry = _reshape(_join(carries), (count - 1, 1, *elem))
             acc = _join([acc[0:1, ...], op(carry, acc[1:, ...])])
-        parts = [acc.reshape(main, *elem)]
+        parts = [_reshape(acc, (main, *elem))]
         last = parts[0][main - 1 : main, ...]
         for j in range(main, length):
             last = op(last, y[j : j + 1, ...])
             parts.append(last)
         out = _join(parts) if len(parts) > 1 else parts[0]
-        return out[::-1, ...] if reverse else out
+        return _flip(out) if reverse else out
 
     # -- output ----------------------------------------------------------------
 
@@ -838,16 +839,24 @@ class Op:
         shape = (n, *tuple(proto.shape[1:]))
         if isinstance(proto, LogReal):
             xp = proto._xp
-            return LogReal._new(
-                xp.empty(shape, dtype=proto.dtype), xp.empty(shape, dtype=proto.dtype)
-            )
-        return namespace(proto).empty(shape, dtype=proto.dtype)
+            s, la = (writable(xp.empty(shape, dtype=proto.dtype), xp) for _ in "sl")
+            # On an immutable namespace the two components are kept apart.
+            return (s, la) if isinstance(s, Slots) else LogReal._new(s, la)
+        xp = namespace(proto)
+        return writable(xp.empty(shape, dtype=proto.dtype), xp)
 
     def store(self, out: Any, i: int, j: int, st: Any, check: bool = False) -> bool:
-        out[i:j, ...] = st
+        if isinstance(out, tuple):
+            st = LogReal(st)
+            out[0][i:j, ...] = st.sign
+            out[1][i:j, ...] = st.logabs
+        else:
+            out[i:j, ...] = st
         return True
 
     def load(self, out: Any, i: int, j: int) -> Any:
+        if isinstance(out, tuple):
+            return LogReal._new(out[0][i:j, ...], out[1][i:j, ...])
         return out[i:j, ...]
 
     def stash(self, out: Any, i: int, j: int, seed: Any) -> bool:
@@ -862,7 +871,9 @@ class Op:
         return lr_sum(st, axis=0)
 
     def result(self, out: Any) -> Any:
-        return out
+        if isinstance(out, tuple):
+            return LogReal._new(unwrap(out[0]), unwrap(out[1]))
+        return unwrap(out)
 
     def zeros(self, shape: tuple[int, ...]) -> Any:
         proto = self.proto if self.proto is not None else self.src
@@ -872,6 +883,19 @@ class Op:
                 xp.zeros(shape, dtype=proto.dtype), xp.full(shape, -math.inf, dtype=proto.dtype)
             )
         return namespace(proto).zeros(shape, dtype=proto.dtype)
+
+
+def _flip(a: Any) -> Any:
+    """``a`` reversed along axis 0 (PyTorch takes no negative slice step)."""
+    if isinstance(a, LogReal):
+        xp = a._xp
+        return LogReal._new(xp.flip(a.sign, axis=0), xp.flip(a.logabs, axis=0))
+    return namespace(a).flip(a, axis=0)
+
+
+def _reshape(a: Any, shape: tuple[int, ...]) -> Any:
+    """``a`` reshaped (array-api-strict arrays have no ``reshape`` method)."""
+    return a.reshape(*shape) if isinstance(a, LogReal) else namespace(a).reshape(a, shape)
 
 
 def _stack(parts: list[Any], axis: int) -> Any:

@@ -38,7 +38,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _dask_scan, _products_fast
-from ._backend import as_float, namespace, normalize_axis, scalar_out
+from ._backend import as_float, namespace, normalize_axis, scalar_out, wide
 from ._logreal import LogReal
 from ._numclass import Field, Log, NumberClass, Op, Real
 from ._reduce import stack as _lr_stack
@@ -114,6 +114,18 @@ def _plan(x: Any, axis: int | None, op: Any, identity: Any, *, real_io: bool = F
         user,
         ax,
     )
+
+
+def _floats(x: Any, op: Any) -> Any:
+    """Real input as floats (integers: the namespace's default float), read
+    before a :func:`_wide` scope could make that float64 on JAX."""
+    return x if op is not None or isinstance(x, LogReal) else as_float(x, namespace(x))
+
+
+def _wide(x: Any) -> Any:
+    """The scope for float64 working precision of float32 products
+    (:func:`logreal._backend.wide`: JAX without x64 holds no float64 outside it)."""
+    return wide(x._xp if isinstance(x, LogReal) else namespace(x))
 
 
 def _compiled(plan: _Plan, mode: int, reverse: bool = False) -> Any:
@@ -489,14 +501,16 @@ def cumprod(
         raise ValueError("an exclusive cumprod with op starts at op's identity: pass identity=")
     if op is None and _dask_scan.wants(x):  # lazily, chunk by chunk
         return _dask_scan.cumprod(x, axis, exclusive, reverse)
-    plan = _plan(x, axis, op, identity)
-    fast = _compiled(
-        plan, _products_fast.EXCLUSIVE if exclusive else _products_fast.INCLUSIVE, reverse
-    )
-    if fast is not None:
-        return fast
-    cls, src, n, restore = plan[:4]
-    return restore(cls.result(_cumprod(cls, src, n, exclusive, reverse)))
+    x = _floats(x, op)
+    with _wide(x):
+        plan = _plan(x, axis, op, identity)
+        fast = _compiled(
+            plan, _products_fast.EXCLUSIVE if exclusive else _products_fast.INCLUSIVE, reverse
+        )
+        if fast is not None:
+            return fast
+        cls, src, n, restore = plan[:4]
+        return restore(cls.result(_cumprod(cls, src, n, exclusive, reverse)))
 
 
 def _cumprod(cls: NumberClass, src: Any, n: int, exclusive: bool, reverse: bool) -> Any:
@@ -579,13 +593,15 @@ def leave_one_out(
     method = _method(method, op)
     if op is None and _dask_scan.wants(x):  # lazily, chunk by chunk
         return _dask_scan.leave_one_out(x, axis, method)
-    plan = _plan(x, axis, op, None, real_io=method == "log")
-    if method == "dp" and (fast := _compiled(plan, _products_fast.LOO)) is not None:
-        return fast
-    cls, src, n, restore = plan[:4]
-    out = cls.empty(n)
-    _ALGORITHMS[method](cls, src, n, lambda i, j, st: cls.store(out, i, j, st), out)
-    return restore(cls.result(out))
+    x = _floats(x, op)
+    with _wide(x):
+        plan = _plan(x, axis, op, None, real_io=method == "log")
+        if method == "dp" and (fast := _compiled(plan, _products_fast.LOO)) is not None:
+            return fast
+        cls, src, n, restore = plan[:4]
+        out = cls.empty(n)
+        _ALGORITHMS[method](cls, src, n, lambda i, j, st: cls.store(out, i, j, st), out)
+        return restore(cls.result(out))
 
 
 def prod_grad(
@@ -658,6 +674,14 @@ def prod_grad(
             f"prod_grad: df of shape {dshape} does not fit f of shape {fshape}; "
             f"df must have shape (n, *P, *E) with n = f.shape[0] and E = f.shape[1:]"
         )
+    with _wide(f):  # float32 scaled products in float64 (JAX: a scope that has it)
+        return _gradient(f, df, op, method, fshape, dshape)
+
+
+def _gradient(
+    f: Any, df: Any, op: Any, method: str, fshape: tuple[int, ...], dshape: tuple[int, ...]
+) -> Any:
+    """``sum_i P_i df_i S_i`` for checked shapes (:func:`prod_grad`)."""
     k = len(dshape) - len(fshape)
     plan = _plan(f, 0, op, None, real_io=method == "log")
     cls, src, n = plan[:3]

@@ -28,6 +28,7 @@ from ._backend import (
     Array,
     Namespace,
     as_float,
+    floating,
     is_numpy,
     is_python_scalar,
     namespace,
@@ -340,7 +341,7 @@ def logsumexp(
     if b is None:
         xp, (a,) = _real(a)
     else:
-        xp, (a, w) = _real(a, b)
+        xp, (a, w) = floating(a, b)  # float32 a with integer b stays float32
         a, w = xp.broadcast_arrays(a, w)
     axes = normalize_axis(axis, a.ndim)
     quick = logsumexp_bound(a, w, axes, xp)
