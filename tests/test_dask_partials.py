@@ -55,3 +55,15 @@ def test_parts_round_to_the_shifted_sum(rng):
     np.testing.assert_array_equal(hi + t, want)
     assert sign[0, 0] == 0 and hi[0, 0] == -np.inf and t[0, 0] == 0
     assert np.isinf(hi[2, 0]) and t[2, 0] == 0
+
+
+@pytest.mark.parametrize("chunks", [1, 2])
+def test_a_partial_below_an_ulp_of_one_survives_the_merge(chunks):
+    # SciPy's gh-18295 case: log(1 + e**-40) = 4.25e-18. A partial s e**(m + t)
+    # with m = 0 and t = 4.25e-18 once merged as the weight e**t, which rounds
+    # to 1 and gave 0.0 for one chunk.
+    a = np.array([0.0, -40.0])
+    mpmath.mp.prec = 200
+    want = float(mpmath.log1p(mpmath.exp(-40)))
+    got = lr.logsumexp(da.from_array(a, chunks=chunks)).compute(scheduler="sync")
+    assert got == want == lr.logsumexp(a)

@@ -146,12 +146,6 @@ def _x64_off(xp: Namespace) -> bool:
     return not sys.modules["jax"].config.jax_enable_x64
 
 
-def widest_int(xp: Namespace) -> Any:
-    """``xp.int64``, or int32 on JAX without x64 (which would truncate int64
-    with a warning): for binary exponents and indices, which fit either."""
-    return xp.int32 if _x64_off(xp) else xp.int64
-
-
 def default_float(xp: Namespace) -> Any:
     """``xp.float64``, or float32 where the namespace cannot hold float64.
 

@@ -103,19 +103,19 @@ def _lse_block(z: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarr
     """A block's signed log-sum-exp as partials ``(s, m, t)``, ``logabs = m + t``.
 
     The input is a chunk of terms (``lg + i w``, complex) or partials of earlier
-    blocks, whose weights are then ``s e**t``: a partial carries its logabs
-    unrounded, so a merge costs no extra rounding.
+    blocks, ``s e**(m + t)``: a partial carries its logabs unrounded, and a
+    merge takes ``m + t`` as a double-double, so it costs no extra rounding.
     """
-    from ._logsum import logsum_parts
+    from ._logsum import logsum_parts, merge_parts
     from ._special_fast import logsum_split
 
-    if z.dtype.kind == "c":
-        lg, w = z.real, z.imag
+    if z.dtype.kind != "c":  # partials of earlier blocks (few: one per chunk)
+        parts = merge_parts(z["s"], z["m"], z["t"], axis, np)
     else:
-        lg, w = z["m"], z["s"] * np.exp(z["t"])
-    parts = logsum_split(w, lg, axis)
-    if parts is None:  # kernels off or not worth it, or extreme weights
-        parts = logsum_parts(w, lg, axis, np)
+        lg, w = z.real, z.imag
+        # the kernel, or where it does not apply (kernels off, a small chunk,
+        # extreme weights) the portable parts
+        parts = logsum_split(w, lg, axis) or logsum_parts(w, lg, axis, np)
     out = np.empty(np.shape(parts[0]), dtype=_PARTIAL)
     out["s"], out["m"], out["t"] = parts
     return out if keepdims else np.squeeze(out, axis)

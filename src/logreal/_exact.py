@@ -33,7 +33,7 @@ import math
 import array_api_compat
 import numpy as np
 
-from ._backend import Array, Namespace, widest_int
+from ._backend import Array, Namespace
 
 __all__ = [
     "LN2_HI",
@@ -121,9 +121,18 @@ def two_prod(a: Array, b: Array) -> tuple[Array, Array]:
 # Exact scaling by powers of two.
 
 
+def int_like(dtype: object, xp: Namespace) -> object:
+    """The integer dtype of a float's width: int32 for float32, int64 otherwise.
+
+    Binary exponents fit either; float32 data may live where 64-bit types do
+    not (JAX without x64, array-api-strict's ``no_x64`` device).
+    """
+    return xp.int32 if dtype == xp.float32 else xp.int64
+
+
 def frexp(x: Array, xp: Namespace) -> tuple[Array, Array]:
-    """``(m, e)`` with ``x = m * 2**e`` exactly, ``|m|`` in [1/2, 1), ``e`` int64
-    (int32 on JAX without x64).
+    """``(m, e)`` with ``x = m * 2**e`` exactly, ``|m|`` in [1/2, 1), ``e`` an
+    integer array of :func:`int_like` ``x``.
 
     ``0``, ``inf`` and ``nan`` keep their value in ``m`` and get ``e = 0``.
     The namespace's own ``frexp`` where it has one (NumPy, PyTorch, JAX, CuPy);
@@ -132,10 +141,10 @@ def frexp(x: Array, xp: Namespace) -> tuple[Array, Array]:
     native = getattr(xp, "frexp", None)
     if native is not None:
         m, e = native(x)
-        return m, xp.astype(e, widest_int(xp))
+        return m, xp.astype(e, int_like(x.dtype, xp))
     live = xp.isfinite(x) & (x != 0)
     mag = xp.abs(xp.where(live, x, 1.0))
-    e = xp.astype(xp.where(live, xp.floor(xp.log2(mag)) + 1.0, 0.0), widest_int(xp))
+    e = xp.astype(xp.where(live, xp.floor(xp.log2(mag)) + 1.0, 0.0), int_like(x.dtype, xp))
     m = ldexp(x, -e, xp)
     # log2 may be off by one next to a power of two; m is then off by a factor 2
     low = live & (xp.abs(m) < 0.5)
@@ -175,7 +184,7 @@ def pow2(k: Array, xp: Namespace, dtype: object = None) -> Array:
     if dtype is None:
         dtype = k.dtype if xp.isdtype(k.dtype, "real floating") else xp.float64
     one = xp.ones(k.shape, dtype=dtype, device=array_api_compat.device(k))
-    return ldexp(one, xp.astype(k, widest_int(xp)), xp)
+    return ldexp(one, xp.astype(k, int_like(dtype, xp)), xp)
 
 
 def ulp(x: Array, xp: Namespace) -> Array:

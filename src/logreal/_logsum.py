@@ -29,8 +29,8 @@ from collections.abc import Callable
 import numpy as np
 
 from . import _dask, _numba, _special_fast
-from ._backend import Array, Namespace, is_numpy, widest_int
-from ._exact import frexp, ln2_parts, two_diff
+from ._backend import Array, Namespace, is_numpy
+from ._exact import frexp, int_like, ln2_parts, two_diff, two_sum
 
 __all__ = [
     "canonical",
@@ -242,7 +242,8 @@ def signed_logsum(
 def scatter_masked(mask: Array, values: Array, out: Array, xp: Namespace) -> Array:
     """``out`` with its masked entries (in order) replaced by ``values``; a gather."""
     flat = xp.reshape(mask, (-1,))
-    pos = xp.cumulative_sum(xp.astype(flat, widest_int(xp))) - 1
+    small = flat.shape[0] < 2**31  # int32 positions where 64-bit types may be missing
+    pos = xp.cumulative_sum(xp.astype(flat, int_like(values.dtype, xp) if small else xp.int64)) - 1
     picked = xp.take(values, xp.clip(pos, 0, None), axis=0)
     return xp.reshape(xp.where(flat, picked, xp.reshape(out, (-1,))), out.shape)
 
@@ -287,6 +288,24 @@ def logsum_parts(w: Array, lg: Array, axes: tuple[int, ...], xp: Namespace) -> t
         f, exponents = _mantissa_terms(lg, w, axes, xp)
         return shifted_parts(f, lg, axes, xp, exponents)
     return shifted_parts(w, lg, axes, xp)
+
+
+def merge_parts(
+    sign: Array, hi: Array, lo: Array, axes: tuple[int, ...], xp: Namespace
+) -> tuple[Array, ...]:
+    """:func:`logsum_parts` of partial sums ``sign e**(hi + lo)`` (Dask chunks).
+
+    Each exponent ``hi + lo`` enters as a double-double, renormalised so that
+    its low part is at most half an ulp of the high one: the partials' low
+    parts are not lost to ``e**lo`` rounded next to one.
+    """
+    x, x_lo = two_sum(hi, lo)
+    x_lo = xp.where(xp.isfinite(x), x_lo, 0.0)
+
+    def exponents(live: Array) -> Terms:
+        return xp.where(live != 0, x, -math.inf), x_lo, 0.0
+
+    return shifted_parts(sign, x, axes, xp, exponents)
 
 
 def _mantissa_terms(

@@ -36,12 +36,7 @@ FLOAT32 = (
     "(SciPy expects float64 on NumPy, array-api-strict and Dask)"
 )
 # Known failures, run as strict xfails (a fix turns them into failures to update).
-XFAIL = {
-    "test_gh18295[dask.array]": (
-        "lr.logsumexp of a one-chunk Dask array [0, -40] gives 0.0, not 4.25e-18 "
-        "(logreal/_dask.py, branch dasklazy)"
-    ),
-}
+XFAIL: dict[str, str] = {}
 
 
 def _reason(item: pytest.Item) -> str | None:
