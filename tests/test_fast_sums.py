@@ -12,12 +12,12 @@ import pytest
 
 import logreal as lr
 from logreal import _numba
-from logreal._numba import special
+from logreal._numba import sums
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("LOGREAL_KERNELS") == "portable", reason="kernels switched off on purpose"
 )
-LONG = special.PARALLEL_MIN + 12345  # one row long enough for the threaded kernel
+LONG = sums.PARALLEL_MIN + 12345  # one row long enough for the threaded kernel
 
 
 def _exact(a, b=None):

@@ -1,4 +1,4 @@
-"""Numba-free glue of the compiled sums (:mod:`logreal._numba.special`).
+"""Numba-free glue of the compiled sums (:mod:`logreal._numba.sums`).
 
 :func:`logsum` hands the compiled kernel the terms as ``(rows, n)`` with the
 summed axes last (a view where the memory allows, else one copy), and
