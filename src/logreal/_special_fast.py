@@ -39,10 +39,7 @@ def logsum(
     if fn is None or (w is not None and (not isinstance(w, np.ndarray) or w.dtype != lg.dtype)):
         return None
     rows = _rows(lg, axes)
-    if w is None:  # one weight read again and again: no memory traffic
-        weights = np.broadcast_to(np.ones(1, dtype=lg.dtype)[:, None], rows.shape)
-    else:
-        weights = _rows(np.broadcast_to(w, lg.shape), axes)
+    weights = None if w is None else _rows(np.broadcast_to(w, lg.shape), axes)
     sign = np.empty(rows.shape[0], dtype=lg.dtype)
     logabs = np.empty(rows.shape[0], dtype=lg.dtype)
     if not fn(weights, rows, sign, logabs):

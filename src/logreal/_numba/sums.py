@@ -17,9 +17,12 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.core import types
+from numba.extending import overload
 
-from ._jit import helper, kernel
-from .exact import difference, two_sum_err
+from ._jit import helper, inline, kernel
+from .exact import bits, difference, from_bits, two_sum_err
+from .vmath import CLAMP, exp_parts, scale_pow2
 
 __all__ = [
     "compensated_sum",
@@ -124,13 +127,21 @@ W_HI, W_LO = 2.0**500, 2.0**-500
 
 
 @helper
+def _weight(w, i):  # type: ignore[no-untyped-def]
+    """``w[i]``, or 1 where the weights are None (compiled apart, no branch)."""
+    if w is None:
+        return 1.0
+    return w[i]
+
+
+@helper
 def _shift_of(w, lg, ceiling):  # type: ignore[no-untyped-def]
     """The largest finite logabs with a nonzero weight below ``ceiling - ln 2``
     (-inf where none), and whether a weight is beyond the shiftable range."""
     m = -math.inf
     extreme = False
     for i in range(lg.shape[0]):
-        li, wi = lg[i], w[i]
+        li, wi = lg[i], _weight(w, i)
         aw = abs(wi)
         extreme |= aw > W_HI or (aw < W_LO and aw != 0)
         if wi != 0 and math.isfinite(li) and li > m and li - ceiling <= -LN2:
@@ -146,7 +157,7 @@ def _terms(w, lg, m, ceiling):  # type: ignore[no-untyped-def]
     k, r, c, top_r = 0.0, 0.0, 0.0, 0.0
     had_top, rest_left = False, False
     for i in range(lg.shape[0]):
-        wi = w[i]
+        wi = _weight(w, i)
         if wi == 0 or (math.isfinite(lg[i]) and lg[i] - ceiling > -LN2):
             continue
         d, d_lo = difference(lg[i], m)
@@ -193,88 +204,285 @@ def _logsum_split(w, lg):  # type: ignore[no-untyped-def]
         ceiling = m
 
 
+# The one-pass sum.  A row is cut into blocks of SUB terms (a and w of one block,
+# 32 KiB, stay in L1 between the block's passes):
+#
+# 1. the shift pass finds the block's largest term with a nonzero weight (on
+#    integer order keys, so the loop vectorises) and its flags;
+# 2. the term pass writes each term on that shift into scratch (a map: the
+#    vectorisable exp of ``vmath`` is inlined); a term within ln 2 of the shift
+#    is written as ``w (e**d - 1)``, its weight going to ``K``;
+# 3. four interleaved Neumaier sums (lanes) add the scratch, merged in order:
+#    a compensated sum is never reassociated.
+#
+# Each block leaves the state ``(m, k, r)`` of the running merge (``e**m (k +
+# r)``); the states are rescaled to the row's largest shift by ``rescale`` and
+# summed in block order, so the result does not depend on the number of threads.
+# A row goes to the exact rounds (``_logsum_split``) where a term is +inf or nan
+# or a weight nan (IEEE rules), where no term is finite, and where signed terms
+# cancel to below CANCEL times the sum of their magnitudes (exact cancellation
+# of the top terms included: the rounds then sum what is left on its own shift,
+# which may lie far below).  Weights beyond 2**+-500 are reported, as by the
+# exact path.
+SUB = 2048
+CHUNK = 16  # blocks per task of one long row's threads
+CANCEL = 2.0**-30
+FAST_MIN = 256  # shorter rows: the exact rounds, one pass each
+SPECIAL, EXTREME, NEGATIVE, POSITIVE = 1, 2, 4, 8
+
+
+@inline
+def _exp_top(d):  # type: ignore[no-untyped-def]
+    """``(e**d, v)`` for ``d <= 0`` (or -inf): ``v = e**d - 1`` within an ulp
+    of it where ``d > -ln 2`` (a top term), else ``v = e**d``."""
+    n, p_hi, p_lo = exp_parts(max(d, -CLAMP))
+    t = 1.0 + p_hi
+    e = scale_pow2(t + (((1.0 - t) + p_hi) + p_lo), n)
+    two_n = 1.0 if n == 0 else 0.5  # for a top term n is 0 or -1
+    v = (two_n - 1.0) + two_n * (p_hi + p_lo)
+    return e, (v if d > -LN2 else e)
+
+
+@inline
+def _order_key(x):  # type: ignore[no-untyped-def]
+    """An int64 that orders like the float64 ``x`` (its own inverse on bits)."""
+    b = bits(x)
+    return b ^ ((b >> 63) & 0x7FFFFFFFFFFFFFFF)
+
+
+@inline
+def _scan_one(wi, ai, key, fl):  # type: ignore[no-untyped-def]
+    """One term of the shift pass: the running maximum (as an order key, so
+    the loop vectorises) of the terms with a nonzero weight, and the flags."""
+    x = ai if wi != 0 else -math.inf
+    k = _order_key(x)
+    key = k if k > key else key
+    aw = abs(wi)
+    fl |= SPECIAL if not x < math.inf or wi != wi else 0
+    fl |= EXTREME if aw > W_HI or (aw < W_LO and aw != 0) else 0
+    fl |= NEGATIVE if wi < 0 else 0
+    fl |= POSITIVE if wi > 0 else 0
+    return key, fl
+
+
+@inline
+def _term_one(wi, ai, m):  # type: ignore[no-untyped-def]
+    """One term on the shift ``m``: its part of ``R`` and of ``K``."""
+    x = ai if wi != 0 else -math.inf
+    d = x - m
+    back = d - x
+    d_lo = (x - (d - back)) + (-m - back)  # exact.difference, inlined
+    d_lo = d_lo if abs(d_lo) < math.inf else 0.0
+    e, v = _exp_top(d)
+    return wi * (v + e * d_lo), (wi if d > -LN2 else 0.0)
+
+
+@inline
+def _neumaier(r, c, term):  # type: ignore[no-untyped-def]
+    t = r + term
+    c += (r - t) + term if abs(r) >= abs(term) else (term - t) + r
+    return t, c
+
+
 @helper
-def _logsum_row(w, lg):  # type: ignore[no-untyped-def]
-    """(sign, logabs) of ``sum(w e**lg)``, and whether a weight was extreme."""
-    sign, m, t, extreme = _logsum_split(w, lg)
-    return sign, m + t, extreme
+def _block_shift(w, lg):  # type: ignore[no-untyped-def]
+    """The block's shift pass: its largest term with a nonzero weight (-inf
+    where none; nan counts as large), and its flags."""
+    key, flags = _order_key(-math.inf), 0
+    for i in range(lg.shape[0]):
+        key, flags = _scan_one(_weight(w, i), lg[i], key, flags)
+    return from_bits(_order_key(from_bits(key))), flags
+
+
+@helper
+def _block_terms(w, lg, m, terms, tops):  # type: ignore[no-untyped-def]
+    """Each term of the block on the shift ``m``: its part of ``R`` and of
+    ``K`` (a map that vectorises: the exp is inlined)."""
+    for i in range(lg.shape[0]):
+        terms[i], tops[i] = _term_one(_weight(w, i), lg[i], m)
+
+
+@helper
+def _block(w, lg, scratch):  # type: ignore[no-untyped-def]
+    """One block's state ``(m, k, r)``, a bound on the sum of its terms'
+    magnitudes on ``m`` (``sum |w| e**d``), and its flags; ``scratch`` is
+    (2, SUB) floats."""
+    n = lg.shape[0]
+    m, flags = _block_shift(w, lg)
+    if m == -math.inf or flags & SPECIAL:
+        return -math.inf, 0.0, 0.0, 0.0, flags
+    terms, tops = scratch[0, :n], scratch[1, :n]
+    _block_terms(w, lg, m, terms, tops)
+    # four Neumaier scratch, interleaved, merged in order
+    full = n - n % 4
+    r0 = r1 = r2 = r3 = c0 = c1 = c2 = c3 = 0.0
+    k, g = 0.0, 0.0
+    for i in range(0, full, 4):
+        r0, c0 = _neumaier(r0, c0, terms[i])
+        r1, c1 = _neumaier(r1, c1, terms[i + 1])
+        r2, c2 = _neumaier(r2, c2, terms[i + 2])
+        r3, c3 = _neumaier(r3, c3, terms[i + 3])
+        k += (tops[i] + tops[i + 1]) + (tops[i + 2] + tops[i + 3])
+        g += (abs(terms[i]) + abs(terms[i + 1])) + (abs(terms[i + 2]) + abs(terms[i + 3]))
+        g += (abs(tops[i]) + abs(tops[i + 1])) + (abs(tops[i + 2]) + abs(tops[i + 3]))
+    for i in range(full, n):
+        r0, c0 = _neumaier(r0, c0, terms[i])
+        k += tops[i]
+        g += abs(terms[i]) + abs(tops[i])
+    c = (c0 + c1) + (c2 + c3)
+    r, c = _neumaier(r0, c, r1)
+    r, c = _neumaier(r, c, r2)
+    r, c = _neumaier(r, c, r3)
+    return m, k, r + c, g, flags
+
+
+@helper
+def _blocks(w, lg, first, last, states, flags, scratch):  # type: ignore[no-untyped-def]
+    """Blocks ``first`` to ``last - 1`` of a row into ``states`` (m, k, r, g)."""
+    n = lg.shape[0]
+    for b in range(first, last):
+        i, j = b * SUB, min(b * SUB + SUB, n)
+        m, k, r, g, f = _block(_part(w, i, j), lg[i:j], scratch)
+        states[b, 0], states[b, 1], states[b, 2], states[b, 3] = m, k, r, g
+        flags[b] = f
+
+
+@helper
+def _merge(w, lg, states, flags):  # type: ignore[no-untyped-def]
+    """(sign, m, t, extreme) of the row from its blocks' states, in block order;
+    the exact rounds where the one-pass sum does not decide."""
+    fl = 0
+    top = -math.inf
+    for b in range(flags.shape[0]):
+        fl |= flags[b]
+        top = states[b, 0] if states[b, 0] > top else top
+    if fl & EXTREME:
+        return 0.0, -math.inf, 0.0, True
+    if fl & SPECIAL or top == -math.inf:
+        return _logsum_split(w, lg)
+    k, r, c, g = 0.0, 0.0, 0.0, 0.0
+    for b in range(flags.shape[0]):
+        m = states[b, 0]
+        if m == -math.inf:
+            continue
+        k1, r1 = rescale(m, states[b, 1], states[b, 2], top)
+        k += k1
+        r, c = _neumaier(r, c, r1)
+        g += states[b, 3] * math.exp(m - top)
+    r += c
+    if fl & NEGATIVE and fl & POSITIVE and not abs(k + r) > CANCEL * g:
+        return _logsum_split(w, lg)
+    sign, m_out, t = finish_split(k, r, top)
+    return sign, m_out, t, False
+
+
+@helper
+def _row_split(w, lg, states, flags, scratch):  # type: ignore[no-untyped-def]
+    """(sign, m, t, extreme) of one row, in one thread; scratch for its blocks."""
+    n = lg.shape[0]
+    if n < FAST_MIN:
+        return _logsum_split(w, lg)
+    nb = (n + SUB - 1) // SUB
+    _blocks(w, lg, 0, nb, states, flags, scratch)
+    return _merge(w, lg, states[:nb], flags[:nb])
+
+
+def _row_of(w, j):  # type: ignore[no-untyped-def]
+    """Row ``j`` of the weights, None where they are None."""
+    return None if w is None else w[j]
+
+
+def _part(w, i, j):  # type: ignore[no-untyped-def]
+    """``w[i:j]``, None where the weights are None."""
+    return None if w is None else w[i:j]
+
+
+# Chosen by the weights' type when compiling (a helper with an ``is None``
+# branch would return an optional array, and its loops would not vectorise).
+@overload(_row_of)
+def _row_of_typed(w, j):  # type: ignore[no-untyped-def]
+    if isinstance(w, types.NoneType):
+        return lambda w, j: None
+    return lambda w, j: w[j]
+
+
+@overload(_part)
+def _part_typed(w, i, j):  # type: ignore[no-untyped-def]
+    if isinstance(w, types.NoneType):
+        return lambda w, i, j: None
+    return lambda w, i, j: w[i:j]
+
+
+@helper
+def _scratch(n):  # type: ignore[no-untyped-def]
+    nb = max((n + SUB - 1) // SUB, 1)
+    return np.empty((nb, 4)), np.empty(nb, dtype=np.int64), np.empty((2, SUB))
 
 
 @kernel
 def logsum_split(w, lg, s_out, m_out, t_out):  # type: ignore[no-untyped-def]
     """Each row's sum as ``(sign, m, t)`` (``logabs = m + t`` before its last
-    rounding), for partial sums that merge without that rounding; True where a
+    rounding), for partial sums that merge without that rounding; False where a
     weight was beyond ``2**+-500`` (the caller then takes the exact path)."""
+    states, flags, scratch = _scratch(lg.shape[1])
     extreme = False
     for j in range(lg.shape[0]):
-        s_out[j], m_out[j], t_out[j], row_extreme = _logsum_split(w[j], lg[j])
+        s_out[j], m_out[j], t_out[j], row_extreme = _row_split(
+            _row_of(w, j), lg[j], states, flags, scratch
+        )
         extreme |= row_extreme
     return not extreme
 
 
 @kernel
 def _logsum_rows(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
+    states, flags, scratch = _scratch(lg.shape[1])
     extreme = False
     for j in range(lg.shape[0]):
-        s_out[j], l_out[j], row_extreme = _logsum_row(w[j], lg[j])
+        sign, m, t, row_extreme = _row_split(_row_of(w, j), lg[j], states, flags, scratch)
+        s_out[j], l_out[j] = sign, m + t
         extreme |= row_extreme
     return extreme
 
 
 @kernel(parallel=True)
 def _logsum_rows_parallel(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
-    rows = lg.shape[0]
-    extreme = np.zeros(rows, dtype=np.bool_)
-    for j in numba.prange(rows):
-        s_out[j], l_out[j], extreme[j] = _logsum_row(w[j], lg[j])
+    rows, n = lg.shape
+    group = max(1, PARALLEL_MIN // max(n, 1))  # rows per task
+    tasks = (rows + group - 1) // group
+    extreme = np.zeros(tasks, dtype=np.bool_)
+    for task in numba.prange(tasks):
+        states, flags, scratch = _scratch(n)
+        for j in range(task * group, min(task * group + group, rows)):
+            sign, m, t, row_extreme = _row_split(_row_of(w, j), lg[j], states, flags, scratch)
+            s_out[j], l_out[j] = sign, m + t
+            extreme[task] |= row_extreme
     return extreme.any()
 
 
 @kernel(parallel=True)
 def _logsum_long(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
-    """One long row, its blocks on threads: the shift, then the blocks' sums
-    merged in block order (so the result does not depend on the threads)."""
+    """One long row, its blocks on threads (CHUNK blocks a task), then the
+    states merged in block order (so the result does not depend on the threads)."""
     n = lg.shape[0]
-    nb = (n + BLOCK - 1) // BLOCK
-    ms = np.empty(nb)
-    extreme = np.zeros(nb, dtype=np.bool_)
-    for b in numba.prange(nb):
-        i, j = b * BLOCK, min(b * BLOCK + BLOCK, n)
-        ms[b], extreme[b] = _shift_of(w[i:j], lg[i:j], math.inf)
-    m = ms.max()
-    if m == -math.inf:
-        m = 0.0
-    parts = np.empty((nb, 4))
-    flags = np.zeros((nb, 2), dtype=np.bool_)
-    for b in numba.prange(nb):
-        i, j = b * BLOCK, min(b * BLOCK + BLOCK, n)
-        k, r, c, top_r, had_top, rest_left = _terms(w[i:j], lg[i:j], m, math.inf)
-        parts[b, 0], parts[b, 1], parts[b, 2], parts[b, 3] = k, r, c, top_r
-        flags[b, 0], flags[b, 1] = had_top, rest_left
-    k, r, c, top_r = 0.0, 0.0, 0.0, 0.0
-    for b in range(nb):  # Neumaier over the blocks' sums, in order
-        k += parts[b, 0]
-        top_r += parts[b, 3]
-        term = parts[b, 1]
-        c += parts[b, 2]
-        t = r + term
-        if math.isfinite(t):
-            c += (r - t) + term if abs(r) >= abs(term) else (term - t) + r
-        r = t
-    if math.isfinite(r):
-        r += c
-    s_out[0], l_out[0] = finish(k, r, m)
-    if k + top_r == 0 and flags[:, 0].any() and flags[:, 1].any():
-        s_out[0], l_out[0], _ = _logsum_row(w, lg)  # the top terms cancel: the rounds
-    return extreme.any()
+    nb = (n + SUB - 1) // SUB
+    states = np.empty((nb, 4))
+    flags = np.empty(nb, dtype=np.int64)
+    for task in numba.prange((nb + CHUNK - 1) // CHUNK):
+        scratch = np.empty((2, SUB))
+        _blocks(w, lg, task * CHUNK, min(task * CHUNK + CHUNK, nb), states, flags, scratch)
+    sign, m, t, extreme = _merge(w, lg, states, flags)
+    s_out[0], l_out[0] = sign, m + t
+    return extreme
 
 
 def signed_logsum(w: Any, lg: Any, s_out: Any, l_out: Any) -> bool:
-    """Each row's ``sum(w e**lg)`` into the outputs; False where a weight was
-    beyond ``2**+-500`` (the caller then takes the exact portable path)."""
+    """Each row's ``sum(w e**lg)`` into the outputs (``w`` None: all weights 1);
+    False where a weight was beyond ``2**+-500`` (the caller then takes the
+    exact portable path)."""
     rows, n = lg.shape
     if rows * n < PARALLEL_MIN:
         return not _logsum_rows(w, lg, s_out, l_out)
     if rows == 1:
-        return not _logsum_long(w[0], lg[0], s_out, l_out)
+        return not _logsum_long(None if w is None else w[0], lg[0], s_out, l_out)
     return not _logsum_rows_parallel(w, lg, s_out, l_out)
