@@ -209,11 +209,11 @@ def _logsum_split(w, lg):  # type: ignore[no-untyped-def]
 #
 # 1. the shift pass finds the block's largest term with a nonzero weight (on
 #    integer order keys, so the loop vectorises) and its flags;
-# 2. the term pass writes each term on that shift into scratch (a map: the
-#    vectorisable exp of ``vmath`` is inlined); a term within ln 2 of the shift
-#    is written as ``w (e**d - 1)``, its weight going to ``K``;
-# 3. four interleaved Neumaier sums (lanes) add the scratch, merged in order:
-#    a compensated sum is never reassociated.
+# 2. the term pass adds each term on that shift into one of LANES compensated
+#    sums (TwoSum, branch-free), term ``i`` into lane ``i % LANES``: a map over
+#    the lanes, which vectorises with ``vmath``'s exp inlined; a term within
+#    ln 2 of the shift is added as ``w (e**d - 1)``, its weight going to ``K``;
+# 3. the lanes are merged in order: a compensated sum is never reassociated.
 #
 # Each block leaves the state ``(m, k, r)`` of the running merge (``e**m (k +
 # r)``); the states are rescaled to the row's largest shift by ``rescale`` and
@@ -225,6 +225,7 @@ def _logsum_split(w, lg):  # type: ignore[no-untyped-def]
 # which may lie far below).  Weights beyond 2**+-500 are reported, as by the
 # exact path.
 SUB = 2048
+LANES = 64
 CHUNK = 16  # blocks per task of one long row's threads
 CANCEL = 2.0**-30
 FAST_MIN = 256  # shorter rows: the exact rounds, one pass each
@@ -295,45 +296,47 @@ def _block_shift(w, lg):  # type: ignore[no-untyped-def]
 
 
 @helper
-def _block_terms(w, lg, m, terms, tops):  # type: ignore[no-untyped-def]
-    """Each term of the block on the shift ``m``: its part of ``R`` and of
-    ``K`` (a map that vectorises: the exp is inlined)."""
-    for i in range(lg.shape[0]):
-        terms[i], tops[i] = _term_one(_weight(w, i), lg[i], m)
+def _lanes_add(w, lg, m, r, c, k, g):  # type: ignore[no-untyped-def]
+    """Term ``j`` of the slice on the shift ``m`` into lane ``j``: its part of
+    ``R`` into ``r`` (TwoSum's error into ``c``), of ``K`` into ``k``, and a
+    bound on its magnitude into ``g`` (a map over the lanes: it vectorises,
+    the exp inlined)."""
+    for j in range(lg.shape[0]):
+        term, top = _term_one(_weight(w, j), lg[j], m)
+        rj = r[j]
+        t = rj + term
+        back = t - rj
+        c[j] += (rj - (t - back)) + (term - back)
+        r[j] = t
+        k[j] += top
+        g[j] += abs(term) + abs(top)
 
 
 @helper
 def _block(w, lg, scratch):  # type: ignore[no-untyped-def]
     """One block's state ``(m, k, r)``, a bound on the sum of its terms'
     magnitudes on ``m`` (``sum |w| e**d``), and its flags; ``scratch`` is
-    (2, SUB) floats."""
+    (4, LANES) floats."""
     n = lg.shape[0]
     m, flags = _block_shift(w, lg)
     if m == -math.inf or flags & SPECIAL:
         return -math.inf, 0.0, 0.0, 0.0, flags
-    terms, tops = scratch[0, :n], scratch[1, :n]
-    _block_terms(w, lg, m, terms, tops)
-    # four Neumaier scratch, interleaved, merged in order
-    full = n - n % 4
-    r0 = r1 = r2 = r3 = c0 = c1 = c2 = c3 = 0.0
-    k, g = 0.0, 0.0
-    for i in range(0, full, 4):
-        r0, c0 = _neumaier(r0, c0, terms[i])
-        r1, c1 = _neumaier(r1, c1, terms[i + 1])
-        r2, c2 = _neumaier(r2, c2, terms[i + 2])
-        r3, c3 = _neumaier(r3, c3, terms[i + 3])
-        k += (tops[i] + tops[i + 1]) + (tops[i + 2] + tops[i + 3])
-        g += (abs(terms[i]) + abs(terms[i + 1])) + (abs(terms[i + 2]) + abs(terms[i + 3]))
-        g += (abs(tops[i]) + abs(tops[i + 1])) + (abs(tops[i + 2]) + abs(tops[i + 3]))
-    for i in range(full, n):
-        r0, c0 = _neumaier(r0, c0, terms[i])
-        k += tops[i]
-        g += abs(terms[i]) + abs(tops[i])
-    c = (c0 + c1) + (c2 + c3)
-    r, c = _neumaier(r0, c, r1)
-    r, c = _neumaier(r, c, r2)
-    r, c = _neumaier(r, c, r3)
-    return m, k, r + c, g, flags
+    r, c, kk, gg = scratch[0], scratch[1], scratch[2], scratch[3]
+    r[:] = 0.0
+    c[:] = 0.0
+    kk[:] = 0.0
+    gg[:] = 0.0
+    for i in range(0, n, LANES):  # LANES compensated sums, each term in its lane
+        j = min(i + LANES, n)
+        _lanes_add(_part(w, i, j), lg[i:j], m, r, c, kk, gg)
+    k, rs, cs, g = 0.0, 0.0, 0.0, 0.0
+    for j in range(LANES):  # the lanes merged in order
+        k += kk[j]
+        g += gg[j]
+        t = rs + r[j]
+        cs += two_sum_err(rs, r[j], t) + c[j]
+        rs = t
+    return m, k, rs + cs, g, flags
 
 
 @helper
@@ -416,7 +419,7 @@ def _part_typed(w, i, j):  # type: ignore[no-untyped-def]
 @helper
 def _scratch(n):  # type: ignore[no-untyped-def]
     nb = max((n + SUB - 1) // SUB, 1)
-    return np.empty((nb, 4)), np.empty(nb, dtype=np.int64), np.empty((2, SUB))
+    return np.empty((nb, 4)), np.empty(nb, dtype=np.int64), np.empty((4, LANES))
 
 
 @kernel
@@ -469,7 +472,7 @@ def _logsum_long(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
     states = np.empty((nb, 4))
     flags = np.empty(nb, dtype=np.int64)
     for task in numba.prange((nb + CHUNK - 1) // CHUNK):
-        scratch = np.empty((2, SUB))
+        scratch = np.empty((4, LANES))
         _blocks(w, lg, task * CHUNK, min(task * CHUNK + CHUNK, nb), states, flags, scratch)
     sign, m, t, extreme = _merge(w, lg, states, flags)
     s_out[0], l_out[0] = sign, m + t
