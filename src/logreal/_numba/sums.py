@@ -454,12 +454,14 @@ def _logsum_rows_parallel(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
     group = max(1, PARALLEL_MIN // max(n, 1))  # rows per task
     tasks = (rows + group - 1) // group
     extreme = np.zeros(tasks, dtype=np.bool_)
+    chunksize = numba.set_parallel_chunksize(1)  # tasks handed out one at a time
     for task in numba.prange(tasks):
         states, flags, scratch = _scratch(n)
         for j in range(task * group, min(task * group + group, rows)):
             sign, m, t, row_extreme = _row_split(_row_of(w, j), lg[j], states, flags, scratch)
             s_out[j], l_out[j] = sign, m + t
             extreme[task] |= row_extreme
+    numba.set_parallel_chunksize(chunksize)
     return extreme.any()
 
 
@@ -471,9 +473,11 @@ def _logsum_long(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
     nb = (n + SUB - 1) // SUB
     states = np.empty((nb, 4))
     flags = np.empty(nb, dtype=np.int64)
+    chunksize = numba.set_parallel_chunksize(1)  # tasks handed out one at a time
     for task in numba.prange((nb + CHUNK - 1) // CHUNK):
         scratch = np.empty((4, LANES))
         _blocks(w, lg, task * CHUNK, min(task * CHUNK + CHUNK, nb), states, flags, scratch)
+    numba.set_parallel_chunksize(chunksize)
     sign, m, t, extreme = _merge(w, lg, states, flags)
     s_out[0], l_out[0] = sign, m + t
     return extreme
