@@ -454,14 +454,12 @@ def _logsum_rows_parallel(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
     group = max(1, PARALLEL_MIN // max(n, 1))  # rows per task
     tasks = (rows + group - 1) // group
     extreme = np.zeros(tasks, dtype=np.bool_)
-    chunksize = numba.set_parallel_chunksize(1)  # tasks handed out one at a time
     for task in numba.prange(tasks):
         states, flags, scratch = _scratch(n)
         for j in range(task * group, min(task * group + group, rows)):
             sign, m, t, row_extreme = _row_split(_row_of(w, j), lg[j], states, flags, scratch)
             s_out[j], l_out[j] = sign, m + t
             extreme[task] |= row_extreme
-    numba.set_parallel_chunksize(chunksize)
     return extreme.any()
 
 
@@ -473,11 +471,9 @@ def _logsum_long(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
     nb = (n + SUB - 1) // SUB
     states = np.empty((nb, 4))
     flags = np.empty(nb, dtype=np.int64)
-    chunksize = numba.set_parallel_chunksize(1)  # tasks handed out one at a time
     for task in numba.prange((nb + CHUNK - 1) // CHUNK):
         scratch = np.empty((4, LANES))
         _blocks(w, lg, task * CHUNK, min(task * CHUNK + CHUNK, nb), states, flags, scratch)
-    numba.set_parallel_chunksize(chunksize)
     sign, m, t, extreme = _merge(w, lg, states, flags)
     s_out[0], l_out[0] = sign, m + t
     return extreme
@@ -490,6 +486,12 @@ def signed_logsum(w: Any, lg: Any, s_out: Any, l_out: Any) -> bool:
     rows, n = lg.shape
     if rows * n < PARALLEL_MIN:
         return not _logsum_rows(w, lg, s_out, l_out)
-    if rows == 1:
-        return not _logsum_long(None if w is None else w[0], lg[0], s_out, l_out)
-    return not _logsum_rows_parallel(w, lg, s_out, l_out)
+    # the threads take the tasks one at a time (a thread that the system
+    # deschedules then holds no fixed half of the work)
+    chunksize = numba.set_parallel_chunksize(1)
+    try:
+        if rows == 1:
+            return not _logsum_long(None if w is None else w[0], lg[0], s_out, l_out)
+        return not _logsum_rows_parallel(w, lg, s_out, l_out)
+    finally:
+        numba.set_parallel_chunksize(chunksize)
