@@ -280,6 +280,7 @@ def _term_one(wi, ai, m):  # type: ignore[no-untyped-def]
 
 @inline
 def _neumaier(r, c, term):  # type: ignore[no-untyped-def]
+    """``r + term`` and the compensation ``c`` with its rounding error added."""
     t = r + term
     c += (r - t) + term if abs(r) >= abs(term) else (term - t) + r
     return t, c
