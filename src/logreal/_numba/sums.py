@@ -220,10 +220,10 @@ def _logsum_split(w, lg):  # type: ignore[no-untyped-def]
 # summed in block order, so the result does not depend on the number of threads.
 # A row goes to the exact rounds (``_logsum_split``) where a term is +inf or nan
 # or a weight nan (IEEE rules), where no term is finite, and where signed terms
-# cancel to below CANCEL times the sum of their magnitudes (exact cancellation
-# of the top terms included: the rounds then sum what is left on its own shift,
-# which may lie far below).  Weights beyond 2**+-500 are reported, as by the
-# exact path.
+# cancel to below CANCEL times a bound on the sum of their magnitudes (a block
+# with both signs bounds it by ``n max|w|``); exact cancellation of the top terms
+# is such a case: the rounds then sum what is left on its own shift, which may
+# lie far below.  Weights beyond 2**+-500 are reported, as by the exact path.
 SUB = 2048
 LANES = 64
 CHUNK = 16  # blocks per task of one long row's threads
@@ -252,18 +252,21 @@ def _order_key(x):  # type: ignore[no-untyped-def]
 
 
 @inline
-def _scan_one(wi, ai, key, fl):  # type: ignore[no-untyped-def]
-    """One term of the shift pass: the running maximum (as an order key, so
-    the loop vectorises) of the terms with a nonzero weight, and the flags."""
+def _scan_one(wi, ai, key, wkey, fl):  # type: ignore[no-untyped-def]
+    """One term of the shift pass: the running maxima (as order keys, so the
+    loop vectorises) of the terms with a nonzero weight and of ``|w|``, and
+    the flags."""
     x = ai if wi != 0 else -math.inf
     k = _order_key(x)
     key = k if k > key else key
     aw = abs(wi)
+    k = _order_key(aw)
+    wkey = k if k > wkey else wkey
     fl |= SPECIAL if not x < math.inf or wi != wi else 0
     fl |= EXTREME if aw > W_HI or (aw < W_LO and aw != 0) else 0
     fl |= NEGATIVE if wi < 0 else 0
     fl |= POSITIVE if wi > 0 else 0
-    return key, fl
+    return key, wkey, fl
 
 
 @inline
@@ -289,19 +292,18 @@ def _neumaier(r, c, term):  # type: ignore[no-untyped-def]
 @helper
 def _block_shift(w, lg):  # type: ignore[no-untyped-def]
     """The block's shift pass: its largest term with a nonzero weight (-inf
-    where none; nan counts as large), and its flags."""
-    key, flags = _order_key(-math.inf), 0
+    where none; nan counts as large), its largest ``|w|``, and its flags."""
+    key, wkey, flags = _order_key(-math.inf), _order_key(0.0), 0
     for i in range(lg.shape[0]):
-        key, flags = _scan_one(_weight(w, i), lg[i], key, flags)
-    return from_bits(_order_key(from_bits(key))), flags
+        key, wkey, flags = _scan_one(_weight(w, i), lg[i], key, wkey, flags)
+    return from_bits(_order_key(from_bits(key))), from_bits(_order_key(from_bits(wkey))), flags
 
 
 @helper
-def _lanes_add(w, lg, m, r, c, k, g):  # type: ignore[no-untyped-def]
+def _lanes_add(w, lg, m, r, c, k):  # type: ignore[no-untyped-def]
     """Term ``j`` of the slice on the shift ``m`` into lane ``j``: its part of
-    ``R`` into ``r`` (TwoSum's error into ``c``), of ``K`` into ``k``, and a
-    bound on its magnitude into ``g`` (a map over the lanes: it vectorises,
-    the exp inlined)."""
+    ``R`` into ``r`` (TwoSum's error into ``c``) and of ``K`` into ``k`` (a map
+    over the lanes: it vectorises, the exp inlined)."""
     for j in range(lg.shape[0]):
         term, top = _term_one(_weight(w, j), lg[j], m)
         rj = r[j]
@@ -310,33 +312,32 @@ def _lanes_add(w, lg, m, r, c, k, g):  # type: ignore[no-untyped-def]
         c[j] += (rj - (t - back)) + (term - back)
         r[j] = t
         k[j] += top
-        g[j] += abs(term) + abs(top)
 
 
 @helper
 def _block(w, lg, scratch):  # type: ignore[no-untyped-def]
     """One block's state ``(m, k, r)``, a bound on the sum of its terms'
-    magnitudes on ``m`` (``sum |w| e**d``), and its flags; ``scratch`` is
-    (4, LANES) floats."""
+    magnitudes on ``m`` (``sum |w| e**d``: the sum's own magnitude where the
+    weights have one sign, else ``n max|w|``), and its flags; ``scratch`` is
+    (3, LANES) floats."""
     n = lg.shape[0]
-    m, flags = _block_shift(w, lg)
+    m, w_max, flags = _block_shift(w, lg)
     if m == -math.inf or flags & SPECIAL:
         return -math.inf, 0.0, 0.0, 0.0, flags
-    r, c, kk, gg = scratch[0], scratch[1], scratch[2], scratch[3]
+    r, c, kk = scratch[0], scratch[1], scratch[2]
     r[:] = 0.0
     c[:] = 0.0
     kk[:] = 0.0
-    gg[:] = 0.0
     for i in range(0, n, LANES):  # LANES compensated sums, each term in its lane
         j = min(i + LANES, n)
-        _lanes_add(_part(w, i, j), lg[i:j], m, r, c, kk, gg)
-    k, rs, cs, g = 0.0, 0.0, 0.0, 0.0
+        _lanes_add(_part(w, i, j), lg[i:j], m, r, c, kk)
+    k, rs, cs = 0.0, 0.0, 0.0
     for j in range(LANES):  # the lanes merged in order
         k += kk[j]
-        g += gg[j]
         t = rs + r[j]
         cs += two_sum_err(rs, r[j], t) + c[j]
         rs = t
+    g = n * w_max if flags & NEGATIVE and flags & POSITIVE else abs(k + (rs + cs))
     return m, k, rs + cs, g, flags
 
 
@@ -420,7 +421,7 @@ def _part_typed(w, i, j):  # type: ignore[no-untyped-def]
 @helper
 def _scratch(n):  # type: ignore[no-untyped-def]
     nb = max((n + SUB - 1) // SUB, 1)
-    return np.empty((nb, 4)), np.empty(nb, dtype=np.int64), np.empty((4, LANES))
+    return np.empty((nb, 4)), np.empty(nb, dtype=np.int64), np.empty((3, LANES))
 
 
 @kernel
@@ -473,7 +474,7 @@ def _logsum_long(w, lg, s_out, l_out):  # type: ignore[no-untyped-def]
     states = np.empty((nb, 4))
     flags = np.empty(nb, dtype=np.int64)
     for task in numba.prange((nb + CHUNK - 1) // CHUNK):
-        scratch = np.empty((4, LANES))
+        scratch = np.empty((3, LANES))
         _blocks(w, lg, task * CHUNK, min(task * CHUNK + CHUNK, nb), states, flags, scratch)
     sign, m, t, extreme = _merge(w, lg, states, flags)
     s_out[0], l_out[0] = sign, m + t
