@@ -12,7 +12,7 @@ import pytest
 
 import logreal as lr
 from logreal import _numba
-from logreal._numba import special
+from logreal._numba import sums
 
 pytestmark = [
     pytest.mark.skipif(
@@ -20,7 +20,7 @@ pytestmark = [
     ),
     pytest.mark.kernels_only,  # run once: see tests/conftest.py
 ]
-LONG = special.PARALLEL_MIN + 12345  # one row long enough for the threaded kernel
+LONG = sums.PARALLEL_MIN + 12345  # one row long enough for the threaded kernel
 
 
 def _exact(a, b=None):
@@ -113,3 +113,126 @@ def test_many_long_rows_on_threads_match_single_rows(rng):
     rows = lr.logsumexp(a, axis=1)
     each = [lr.logsumexp(a[i]) for i in range(3)]
     np.testing.assert_array_max_ulp(rows, np.array(each), 4)
+
+
+# The one-pass sum (blocks of sums.SUB terms): against mpmath from the exact inputs.
+
+
+def _ulps(got, want, dtype=np.float64):
+    """|got - want| in ulps of the exact logabs, rounded to ``dtype``."""
+    if math.isinf(want):
+        return 0.0 if got == want else math.inf
+    return float(abs(mpmath.mpf(float(got)) - want)) / float(np.spacing(np.abs(dtype(want))))
+
+
+@pytest.mark.parametrize("n", [sums.FAST_MIN, sums.SUB + 3, LONG])
+@pytest.mark.parametrize(
+    "kind", ["normal100", "normal1", "narrow", "weighted", "masked", "signed"]
+)
+def test_one_pass_sum_against_mpmath(n, kind, rng):
+    """One sign: within 2 ulp of the exact logabs (the exact path's bound);
+    signed: 2 ulp plus the cancellation term ``2**-52 sum|t| / |sum t|``."""
+    b = None
+    scale = {"normal100": 100.0, "normal1": 1.0}.get(kind, 5.0)
+    a = rng.normal(scale=scale, size=n)
+    if kind == "narrow":  # every term within ln 2 of the largest: all are top terms
+        a = rng.uniform(-0.5, 0.0, size=n)
+    if kind == "weighted":
+        b = rng.uniform(0.01, 3.0, size=n)
+    if kind == "masked":  # zero weights, some on the largest terms
+        b = rng.choice([0.0, 1.0], size=n)
+        b[np.argsort(a)[-3:]] = 0.0
+    if kind == "signed":
+        b = rng.choice([-1.0, 1.0], size=n)
+        b[np.argmax(a)] = 1.0  # no heavy cancellation: the one-pass path decides
+    logabs, sign = lr.logsumexp(a, b=b, return_sign=True)
+    exact_sign, exact_log = _exact(a, b)
+    assert sign == exact_sign
+    bound = 2.0
+    if kind == "signed":
+        mags = _exact(a, np.abs(b))[1]
+        bound += 2.0**-52 * math.exp(float(mags - exact_log)) / math.ulp(float(exact_log))
+    assert _ulps(logabs, exact_log) <= bound
+
+
+def test_many_tiny_terms():
+    a = np.full(10**6, math.log(1e-300))
+    exact = mpmath.mpf(float(a[0])) + mpmath.log(10**6)
+    got = lr.logsumexp(a)
+    assert _ulps(got, exact) <= 2
+    assert abs(got - -676.9600173402494) <= 4 * math.ulp(676.96)
+
+
+@pytest.mark.parametrize("where", [(5, 9, 1000), (5, sums.SUB * 7 + 1, LONG - 2)])
+def test_one_pass_top_terms_cancelling_exactly(where):
+    """Top terms that cancel exactly, in one block or in several: the rest
+    (whose terms underflow on the top shift) is summed on its own."""
+    a = np.full(LONG, -np.inf)
+    b = np.ones(LONG)
+    i, j, k = where
+    a[[i, j, k]] = [1000.0, 1000.0, 10.0]
+    b[j] = -1.0
+    assert lr.logsumexp(a, b=b, return_sign=True) == (10.0, 1.0)
+    a[k] = -np.inf  # nothing left: an exact zero
+    assert lr.logsumexp(a, b=b, return_sign=True) == (-np.inf, 0.0)
+
+
+@pytest.mark.parametrize("apart", [False, True])
+def test_one_pass_top_terms_cancelling_nearly(apart, rng):
+    """``1 - e**-2**-60`` among small terms is not a false zero: the top terms
+    go through expm1 in the block (or the rescale between blocks)."""
+    a = rng.normal(loc=-200, size=LONG)
+    b = rng.choice([-1.0, 1.0], size=LONG)
+    i, j = (3, 4) if not apart else (3, LONG - 4)
+    a[[i, j]] = [0.0, -(2.0**-60)]
+    b[[i, j]] = [1.0, -1.0]
+    logabs, sign = lr.logsumexp(a, b=b, return_sign=True)
+    exact_sign, exact_log = _exact(a, b)
+    assert sign == exact_sign
+    mags = _exact(a, np.abs(b))[1]
+    bound = 2.0 + 2.0**-52 * math.exp(float(mags - exact_log)) / math.ulp(float(exact_log))
+    assert _ulps(logabs, exact_log) <= bound
+
+
+def test_one_pass_special_values_in_blocks(rng):
+    """IEEE rules as SciPy's: a zero weight removes even an inf or nan term."""
+    a = rng.normal(size=LONG)
+    b = np.ones(LONG)
+    a[[7, sums.SUB * 3]] = [np.inf, np.nan]
+    b[[7, sums.SUB * 3]] = 0.0
+    a[100:200] = -np.inf
+    want = _exact(np.delete(a, [7, sums.SUB * 3]))
+    assert _ulps(lr.logsumexp(a, b=b), want[1]) <= 2
+    b[7] = -1.0
+    assert lr.logsumexp(a, b=b, return_sign=True) == (np.inf, -1.0)
+    a[9], b[9] = np.inf, 1.0  # inf - inf
+    assert np.isnan(lr.logsumexp(a, b=b, return_sign=True)).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_one_pass_rows_against_mpmath(dtype, axis, rng):
+    """Many rows, on the threads, along either axis (a moved copy for axis 0)."""
+    shape = (3000, 23) if axis == 0 else (23, 3000)
+    a = rng.normal(scale=20, size=shape).astype(dtype)
+    b = rng.uniform(0.1, 2.0, size=shape).astype(dtype)
+    got = lr.logsumexp(a, axis=axis, b=b)
+    assert got.dtype == dtype and got.shape == (23,)
+    for j in range(0, 23, 5):
+        row = np.take(a, j, axis=1 - axis).astype(np.float64)
+        w = np.take(b, j, axis=1 - axis).astype(np.float64)
+        assert _ulps(got[j], _exact(row, w)[1], dtype) <= (2 if dtype == np.float64 else 1)
+
+
+def test_rows_of_length_one_and_short_rows(rng):
+    a = rng.normal(scale=50, size=(70_000, 1))
+    np.testing.assert_array_equal(lr.logsumexp(a, axis=1), a[:, 0])
+    a = rng.normal(scale=50, size=(30_000, 3))
+    b = rng.choice([-1.0, 1.0], size=a.shape)
+    got = lr.logsumexp(a, axis=1, b=b, return_sign=True)
+    for j in range(0, 30_000, 3001):
+        exact_sign, exact_log = _exact(a[j], b[j])
+        assert got[1][j] == exact_sign
+        mags = _exact(a[j], np.abs(b[j]))[1]
+        extra = 2.0**-52 * math.exp(float(mags - exact_log)) / math.ulp(float(exact_log))
+        assert _ulps(got[0][j], exact_log) <= 2 + extra

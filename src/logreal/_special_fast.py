@@ -1,4 +1,4 @@
-"""Numba-free glue of the compiled sums (:mod:`logreal._numba.special`).
+"""Numba-free glue of the compiled sums (:mod:`logreal._numba.sums`).
 
 :func:`logsum` hands the compiled kernel the terms as ``(rows, n)`` with the
 summed axes last (a view where the memory allows, else one copy), and
@@ -29,6 +29,14 @@ def _rows(a: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
     return np.reshape(moved, (math.prod(a.shape[i] for i in rest), n))
 
 
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view: an array from ``np.broadcast_arrays`` (or a view of
+    one) warns when Numba asks whether it is writeable; a read-only one does not."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 def logsum(
     w: Array, lg: Array, axes: tuple[int, ...], keepdims: bool
 ) -> tuple[Array, Array] | None:
@@ -38,11 +46,8 @@ def logsum(
     fn = _numba.kernel("signed_logsum", np, lg) if isinstance(lg, np.ndarray) else None
     if fn is None or (w is not None and (not isinstance(w, np.ndarray) or w.dtype != lg.dtype)):
         return None
-    rows = _rows(lg, axes)
-    if w is None:  # one weight read again and again: no memory traffic
-        weights = np.broadcast_to(np.ones(1, dtype=lg.dtype)[:, None], rows.shape)
-    else:
-        weights = _rows(np.broadcast_to(w, lg.shape), axes)
+    rows = _read_only(_rows(lg, axes))
+    weights = None if w is None else _read_only(_rows(np.broadcast_to(w, lg.shape), axes))
     sign = np.empty(rows.shape[0], dtype=lg.dtype)
     logabs = np.empty(rows.shape[0], dtype=lg.dtype)
     if not fn(weights, rows, sign, logabs):
