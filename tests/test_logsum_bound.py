@@ -273,3 +273,20 @@ def test_weighted_sums_keep_their_sign_and_bound(pairs):
         exact = m + mpmath.log(abs(total))
         slack = 2.0**-50 * cond / float(abs(total)) / math.ulp(float(exact))
         assert within_contract(logabs, a, exact) or ulp_error(logabs, exact) <= 4 + slack
+
+
+def test_short_slices_skip_the_fast_pass(monkeypatch):
+    # Below FAST_MIN_TERMS the fast pass costs more than the exact sum (and is
+    # mostly redone): lr.logsumexp goes straight to the exact path.
+    from logreal import _numba, _special
+
+    def refuse(*args):
+        raise AssertionError("the fast pass ran on a short slice")
+
+    monkeypatch.setattr(_special, "logsumexp_bound", refuse)
+    a = np.linspace(-3.0, 3.0, _special.FAST_MIN_TERMS - 1)
+    with _numba.portable():
+        got, column = lr.logsumexp(a), lr.logsumexp(a[:, None], axis=0)[0]
+    mpmath.mp.prec = 100
+    want = float(mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(float(v))) for v in a)))
+    assert got == column and abs(got - want) <= np.spacing(want)

@@ -64,6 +64,8 @@ __all__ = [
 ]
 
 LN2 = math.log(2.0)
+# Slices shorter than this skip the portable fast pass (see logsumexp).
+FAST_MIN_TERMS = 1 << 16
 
 # --------------------------------------------------------------------------
 # Kernels on (weight, logabs); all arguments share one namespace and dtype.
@@ -344,8 +346,11 @@ def logsumexp(
         xp, (a, w) = floating(a, b)  # float32 a with integer b stays float32
         a, w = xp.broadcast_arrays(a, w)
     axes = normalize_axis(axis, a.ndim)
-    quick = logsumexp_bound(a, w, axes, xp)
-    if quick is None:  # nothing to sum: the exact path's empty sums
+    # The fast pass pays only on long slices: on short ones its own passes cost
+    # more than the exact sum, and a result near 0 sends the slice there anyway.
+    terms = math.prod(a.shape[i] for i in axes)
+    quick = logsumexp_bound(a, w, axes, xp) if terms >= FAST_MIN_TERMS else None
+    if quick is None:  # short slices, or nothing to sum: the exact path
         w = xp.ones_like(a) if w is None else w
         return _result(*weighted_logsum(a, w, axes, keepdims, xp), return_sign, xp)
     # the fast sum where its bound holds, the exact one elsewhere
