@@ -9,8 +9,8 @@ caller takes the portable path, when
 * the input is not a NumPy float32/float64 array,
 * ``LOGREAL_KERNELS=portable`` is set, or the code runs inside :func:`portable`,
 * the input has fewer than :data:`MIN_SIZE` elements (``LOGREAL_KERNEL_MIN_SIZE``
-  overrides it): below that the portable code costs tens of microseconds more
-  at most, and a process that only meets small arrays never pays Numba's start-up
+  overrides it): below that the portable code costs at most about 0.2 ms more
+  per call, and a process that only meets small arrays never pays Numba's start-up
   (about a second: importing it, initialising its target, tearing it down),
 * Numba is missing, or installed but fails to import (then once, a warning
   naming the cause and how to silence it).
