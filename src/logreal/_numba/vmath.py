@@ -150,6 +150,30 @@ def exp(x):  # type: ignore[no-untyped-def]
 
 
 @inline
+def _log_reduce(x):  # type: ignore[no-untyped-def]
+    """``x = 2**k g`` for positive finite ``x`` (subnormals scaled first), ``g``
+    in ``[sqrt(1/2), sqrt(2))``: the argument reduction of both logs."""
+    sub = x < TINY
+    x = x * TWO54 if sub else x
+    b = bits(x)
+    k = (b >> 52) - (1023 + 54 if sub else 1023)
+    g = from_bits((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+    big = g > SQRT2
+    return (k + 1 if big else k), (g * 0.5 if big else g)
+
+
+@inline
+def _log_series(z):  # type: ignore[no-untyped-def]
+    """``sum_j LOG_C[j] z**j`` by Estrin's scheme (as in exp_parts)."""
+    c = LOG_C
+    z2 = z * z
+    z4 = z2 * z2
+    q03 = fma(fma(c[3], z, c[2]), z2, fma(c[1], z, c[0]))
+    q47 = fma(fma(c[7], z, c[6]), z2, fma(c[5], z, c[4]))
+    return fma(fma(c[9], z, c[8]), z4 * z4, fma(q47, z4, q03))
+
+
+@inline
 def log_dd(x):  # type: ignore[no-untyped-def]
     """``log x = hi + lo`` for positive finite ``x``, about 2**-58 relative.
 
@@ -160,14 +184,7 @@ def log_dd(x):  # type: ignore[no-untyped-def]
     ``|s| < 0.172``, is truncated below ``w**11 / 23 < 2**-60``.  Then
     ``k LN2_HI + 2 s`` by TwoSum, the small parts added to its error.
     """
-    sub = x < TINY
-    x = x * TWO54 if sub else x
-    b = bits(x)
-    k = (b >> 52) - (1023 + 54 if sub else 1023)
-    f = from_bits((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
-    big = f > SQRT2
-    f = f * 0.5 if big else f
-    k = k + 1 if big else k
+    k, f = _log_reduce(x)
     u = f - 1.0
     v = f + 1.0
     v_lo = f - (v - 1.0)
@@ -176,12 +193,7 @@ def log_dd(x):  # type: ignore[no-untyped-def]
     rcp = 0.5 * (1.0 + g * (-1.0 + g * (1.0 + g * (-1.0 + g))))
     s_lo = (fma(-s, v, u) - s * v_lo) * rcp
     w = s * s
-    c = LOG_C  # Estrin's scheme, as in exp_parts
-    w2 = w * w
-    w4 = w2 * w2
-    q03 = fma(fma(c[3], w, c[2]), w2, fma(c[1], w, c[0]))
-    q47 = fma(fma(c[7], w, c[6]), w2, fma(c[5], w, c[4]))
-    q = fma(fma(c[9], w, c[8]), w4 * w4, fma(q47, w4, q03))
+    q = _log_series(w)
     kf = float(k)
     big_part = kf * LN2_HI  # exact
     two_s = 2.0 * s
@@ -203,23 +215,11 @@ def log_pos(x):  # type: ignore[no-untyped-def]
     the quotient's rounding reaches only the small term, not ``f``, so no
     double-double is needed.  ``k ln2`` in two parts, the low one added first.
     """
-    sub = x < TINY
-    x = x * TWO54 if sub else x
-    b = bits(x)
-    k = (b >> 52) - (1023 + 54 if sub else 1023)
-    g = from_bits((b & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
-    big = g > SQRT2
-    g = g * 0.5 if big else g
-    k = k + 1 if big else k
+    k, g = _log_reduce(x)
     f = g - 1.0
     s = f / (2.0 + f)
     z = s * s
-    c = LOG_C  # Estrin's scheme
-    z2 = z * z
-    z4 = z2 * z2
-    q03 = fma(fma(c[3], z, c[2]), z2, fma(c[1], z, c[0]))
-    q47 = fma(fma(c[7], z, c[6]), z2, fma(c[5], z, c[4]))
-    q = fma(fma(c[9], z, c[8]), z4 * z4, fma(q47, z4, q03))
+    q = _log_series(z)
     hfsq = 0.5 * f * f
     kf = float(k)
     return kf * LN2_HI - ((hfsq - (s * (hfsq + z * q) + kf * LN2_LO)) - f)
