@@ -25,7 +25,8 @@ import numpy as np
 import pytest
 
 import logreal as lr
-from logreal import _numba, _products_fast
+from logreal import _numba, _products, _products_fast
+from logreal._numba import products as _products_numba
 from test_products import CASES, U, _dp_overhead, assert_close, exact_loo, powers_of_two
 
 pytestmark = pytest.mark.kernels_only  # run once: see tests/conftest.py
@@ -382,3 +383,158 @@ def test_prod_grad_logreal_with_kernel(rng) -> None:
     # Both hold the log-magnitude of the largest term to a few ulp of it.
     scale = np.spacing(np.abs(np.asarray(want.logabs)))
     assert np.all(np.abs(np.asarray(got.logabs) - np.asarray(want.logabs)) <= 8 * scale)
+
+
+# ---------------------------------------------------------------------------
+# One long lane: two halves on two threads, and products times a scale.
+
+LONG = _products_numba.HALVES_MIN
+SCALES = [1.0, 0.75, -3e-300, 2e300, 5e-324, 0.0, -0.0, INF, NAN]
+
+
+def serial_loo(x: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """The one-lane serial kernel, called directly: the bits the halves must give."""
+    wide = x.dtype.itemsize == 8
+    out = np.empty(x.size, dtype=x.dtype)
+    bits = out.view(np.uint64 if wide else np.uint32)
+    _products_numba.real_loo(x.reshape(1, -1, 1), bits.reshape(1, -1, 1), wide, scale)
+    return out
+
+
+def assert_same_bits(got: np.ndarray, want: np.ndarray) -> None:
+    """Bitwise equal but for the sign of a nan (IEEE leaves it open: the
+    halves multiply a suffix by a prefix where the serial kernel multiplies a
+    prefix by a suffix)."""
+    assert got.dtype == want.dtype
+    nan = np.isnan(want)
+    np.testing.assert_array_equal(np.isnan(got), nan)
+    np.testing.assert_array_equal(got[~nan].view(np.uint8), want[~nan].view(np.uint8))
+
+
+def long_lanes(rng: np.random.Generator, n: int, dtype: type) -> dict[str, np.ndarray]:
+    tame = rng.choice([-1.0, 1.0], n) * np.exp(rng.normal(0, 1e-3, n))
+    wandering = powers_of_two(rng, n - n % 2, 40)[0] * np.exp(rng.normal(0, 0.01, n - n % 2))
+    drifting = rng.uniform(0.5, 1.5, n)  # the prefixes leave the range again and again
+    specials = tame.copy()
+    mid = n // 2 - n // 2 % 2
+    specials[[0, mid - 1, mid, mid + 1, n - 1]] = [5e-324, 0.0, INF, 1e300, NAN]
+    one_zero = tame.copy()
+    one_zero[mid] = 0.0
+    with np.errstate(over="ignore", under="ignore"):
+        return {
+            k: v.astype(dtype)
+            for k, v in {
+                "tame": tame,
+                "wandering": np.append(wandering, [1.5] * (n % 2)),
+                "drifting": drifting,
+                "specials": specials,
+                "one zero": one_zero,
+            }.items()
+        }
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [LONG, LONG + 1, LONG + 2, LONG + 3])
+def test_long_lane_halves_are_the_serial_bits(
+    dtype: type, n: int, rng, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    halves: list[int] = []
+    kernel = _products_numba.real_loo_halves
+
+    def spy(x: np.ndarray, *args: object) -> None:
+        halves.append(x.size)
+        kernel(x, *args)
+
+    monkeypatch.setattr(_products_numba, "real_loo_halves", spy)
+    for name, x in long_lanes(rng, n, dtype).items():
+        for scale in SCALES:
+            got = _products_fast.real(np, x, 0, _products_fast.LOO, scale=scale)
+            assert_same_bits(got, serial_loo(x, scale))
+        if name == "tame":  # in range: also the portable path's bits
+            np.testing.assert_array_equal(lr.leave_one_out(x, method="dp"), portable_loo(x))
+        else:
+            assert_agree(lr.leave_one_out(x, method="dp"), portable_loo(x), n)
+    assert halves == [n] * (len(SCALES) + 1) * 5
+
+
+def test_long_lane_one_thread_gives_the_same_bits(rng) -> None:
+    numba = pytest.importorskip("numba")
+    x = long_lanes(rng, LONG + 1, np.float64)["drifting"]
+    threaded = lr.leave_one_out(x, method="dp")
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one = lr.leave_one_out(x, method="dp")
+    finally:
+        numba.set_num_threads(before)
+    assert_same_bits(one, threaded)
+
+
+def exact_scaled(x: list[float], scale: float) -> list[Fraction]:
+    return [Fraction(scale) * q for q in exact_loo(x)]
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.75, -3e-300, 2e300, 2.0**-1074, 1e-310])
+def test_scaled_loo_against_fractions(scale: float, rng) -> None:
+    cases = [
+        rng.choice([-1.0, 1.0], 30) * np.exp(rng.normal(0, 1, 30)),
+        np.array([1e300, 1e300, 7.0, 1e-300]),  # leave-one-out products overflow alone
+        np.array([1e-300, 1e-300, 3.0, 1e300]),  # or underflow alone
+        powers_of_two(rng, 260, 100)[0] * np.exp(rng.normal(0, 0.1, 260)),
+    ]
+    for x in cases:
+        got = _products.scaled_leave_one_out(x, np.float64(scale))
+        with _numba.portable():  # the scale between prefix and suffix
+            portable = _products.scaled_leave_one_out(x, np.float64(scale))
+        # Each step rounds once, the seed is exact, the result rounds once.
+        for v in (got, portable):
+            assert_close(v, exact_scaled(x.tolist(), scale), (x.size + 5) * U)
+
+
+def test_scaled_loo_specials() -> None:
+    x = np.array([2.0, 0.0, 3.0, INF])
+    for scale in (0.0, INF, NAN, -2.0):
+        with np.errstate(invalid="ignore"):
+            want = scale * portable_loo(x)
+        got = _products.scaled_leave_one_out(x, scale)
+        with _numba.portable():
+            portable = _products.scaled_leave_one_out(x, scale)
+        for v in (got, portable):
+            np.testing.assert_array_equal(v, want)
+            np.testing.assert_array_equal(np.signbit(v), np.signbit(want))
+    for n in (0, 1):  # d(g x)/dx = g; nothing to differentiate
+        with _numba.portable():
+            np.testing.assert_array_equal(_products.scaled_leave_one_out(x[:n], 3.0), [3.0][:n])
+        np.testing.assert_array_equal(_products.scaled_leave_one_out(x[:n], 3.0), [3.0][:n])
+
+
+def test_scaled_loo_declines() -> None:
+    x = np.array([2.0, 3.0, 5.0])
+    assert _products.scaled_leave_one_out(x.reshape(3, 1), 1.0) is None  # not 1-d
+    assert _products.scaled_leave_one_out(x, np.ones(3)) is None  # not a scalar
+    assert _products.scaled_leave_one_out(lr.LogReal(x), 1.0) is None
+    # a float64 scale would make NumPy's product float64, a NumPy float32 one not
+    assert _products.scaled_leave_one_out(x.astype(np.float32), np.float64(2.0)) is None
+    assert _products.scaled_leave_one_out(x.astype(np.float32), np.float32(2.0)) is not None
+    assert _products.scaled_leave_one_out(np.arange(3), 1.0) is None  # integers
+
+
+def test_grad_of_prod_takes_the_adjoint_into_the_kernel(rng) -> None:
+    # d/dx_i (c prod x) = c prod_{j != i} x_j, rounded once: finite here even
+    # though the leave-one-out products alone overflow.
+    x = np.array([1e300, 1e300, 4.0, 0.5])
+    c = 1e-300
+    got = lr.grad(lambda v: c * lr.prod(v))(x)
+    with _numba.portable():
+        portable = lr.grad(lambda v: c * lr.prod(v))(x)
+    for v in (got, portable):
+        assert_close(v, exact_scaled(x.tolist(), c), (x.size + 5) * U)
+        assert np.isfinite(v).all()
+    # float32 in, float32 out (a weak Python scale); a float64 scale promotes.
+    x32 = np.array([2.0, 3.0, 5.0], dtype=np.float32)
+    assert lr.grad(lambda v: 2.0 * lr.prod(v))(x32).dtype == np.float32
+    got64 = lr.grad(lambda v: np.float64(2.0) * lr.prod(v))(x32)
+    np.testing.assert_array_equal(got64, [30.0, 20.0, 12.0])
+    # a long lane: the halves, with the unit adjoint, give leave_one_out's bits
+    y = long_lanes(rng, LONG + 3, np.float64)["wandering"]
+    np.testing.assert_array_equal(lr.grad(lr.prod)(y), lr.leave_one_out(y, method="dp"))

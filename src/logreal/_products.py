@@ -39,6 +39,7 @@ import numpy as np
 
 from . import _dask_scan, _products_fast
 from ._backend import as_float, namespace, normalize_axis, scalar_out, wide
+from ._exact import frexp
 from ._logreal import LogReal
 from ._numclass import Field, Log, NumberClass, Op, Real
 from ._reduce import stack as _lr_stack
@@ -601,6 +602,39 @@ def leave_one_out(
         cls, src, n, restore = plan[:4]
         out = cls.empty(n)
         _ALGORITHMS[method](cls, src, n, lambda i, j, st: cls.store(out, i, j, st), out)
+        return restore(cls.result(out))
+
+
+def scaled_leave_one_out(x: Any, scale: Any) -> Any | None:
+    """``scale * leave_one_out(x)`` of a 1-d real float array, each entry the
+    exact product ``scale * x_0 ... x_{i-1} x_{i+1} ... x_{n-1}`` rounded once:
+    finite wherever that is, even where the leave-one-out product alone
+    overflows.  The gradient of ``prod`` with the adjoint ``scale``.
+
+    ``dp`` with ``scale`` between each prefix and suffix (the compiled kernel
+    seeds its running suffix with it instead).  None where the product
+    would change dtype (a float64 scale of float32 factors), or for input that
+    is not a 1-d float array with a scalar float ``scale``: the caller then
+    multiplies.
+    """
+    if isinstance(x, LogReal) or getattr(x, "ndim", None) != 1:
+        return None
+    xp = namespace(x)
+    if not xp.isdtype(x.dtype, "real floating"):
+        return None
+    if type(scale) is not float:  # a weak Python float keeps x's dtype
+        kinds = (np.generic, np.ndarray) if isinstance(x, np.ndarray) else (type(x),)
+        if not isinstance(scale, kinds) or scale.ndim != 0 or scale.dtype != x.dtype:
+            return None
+    g = float(scale)
+    fast = _products_fast.real(xp, x, 0, _products_fast.LOO, scale=g)
+    if fast is not None:
+        return fast
+    with _wide(x):
+        cls, src, n, restore = _plan(x, 0, None, None)[:4]
+        seed = frexp(xp.asarray([g], dtype=cls.f64), xp)
+        out = cls.empty(n)
+        _dp(cls, src, n, lambda i, j, st: cls.store(out, i, j, st), out, lambda i, j: seed)
         return restore(cls.result(out))
 
 

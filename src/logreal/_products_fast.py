@@ -80,9 +80,13 @@ def lanes(a: np.ndarray, axis: int) -> np.ndarray | None:
     )
 
 
-def real(xp: Namespace, x: Array, axis: int, mode: int, reverse: bool = False) -> Array | None:
+def real(
+    xp: Namespace, x: Array, axis: int, mode: int, reverse: bool = False, scale: float = 1.0
+) -> Array | None:
     """Leave-one-out (``mode=LOO``) or cumprod of real floats along ``axis`` by
-    the compiled kernel, or None where it does not apply."""
+    the compiled kernel, or None where it does not apply.  Leave-one-out
+    products come times ``scale``, which seeds the running suffix (so each
+    result is still rounded once)."""
     fn = _numba.kernel("products_real", xp, x)
     x3 = None if fn is None or not x.dtype.isnative else lanes(x, axis)
     if fn is None or x3 is None:
@@ -90,7 +94,7 @@ def real(xp: Namespace, x: Array, axis: int, mode: int, reverse: bool = False) -
     out = np.empty(x3.shape, dtype=x.dtype)
     wide = x.dtype.itemsize == 8
     bits = out.view(np.uint64 if wide else np.uint32)
-    fn(x3, bits, mode == LOO, mode == EXCLUSIVE, reverse, wide)
+    fn(x3, bits, mode == LOO, mode == EXCLUSIVE, reverse, wide, float(scale))
     return out.reshape(x.shape)
 
 

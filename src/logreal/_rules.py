@@ -374,13 +374,24 @@ def _others(x: Any, axis: Any) -> Any:
     return back(before * after)
 
 
-# The gradient of a product is the leave-one-out product: O(n), exact with zeros.
-defvjp(
-    prod,
-    lambda ans, x, axis=None, keepdims=False: (
-        lambda g: _expand(g, _shape(x), axis, keepdims) * _others(x, axis)
-    ),
-)
+def _prod_rule(ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """The gradient of a product is the leave-one-out product: O(n), exact
+    with zeros.  A scalar adjoint of a whole 1-d product goes into the
+    compiled kernel's suffixes (one pass, one rounding); otherwise it is
+    broadcast and multiplied."""
+
+    def vjp(g: Any) -> Any:
+        whole = axis is None or normalize_axis(axis, len(_shape(x))) == (0,)
+        if whole and not isinstance(x, Box) and not isinstance(g, Box):
+            fused = _products.scaled_leave_one_out(x, g)
+            if fused is not None:
+                return fused
+        return _expand(g, _shape(x), axis, keepdims) * _others(x, axis)
+
+    return vjp
+
+
+defvjp(prod, _prod_rule)
 
 
 def _reverse_cumsum(v: Any, axis: int = 0) -> Any:

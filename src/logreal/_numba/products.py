@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 
 from ._jit import helper, kernel
@@ -28,6 +29,8 @@ X_LO, X_HI = 2.0**-500, 2.0**500
 # Along an inner axis, GROUP neighbouring lanes go together, TILE positions
 # at a time (even, for the real kernel's pairs), so each cache line is read once.
 GROUP, TILE = 16, 128
+# A single lane at least this long runs as two halves on two threads.
+HALVES_MIN = 2**15
 _U32, _S32 = np.uint64(0xFFFFFFFF), np.uint64(32)
 
 
@@ -62,10 +65,12 @@ def rescaled(m, x):  # type: ignore[no-untyped-def]
 
 @helper
 def step(m, x):  # type: ignore[no-untyped-def]
-    """``m * x`` as (mantissa, exponent increment)."""
+    """``m * x`` as (mantissa, exponent increment).  A product in the mantissa
+    range needs no other check: with ``m`` in it too, ``x`` is a normal float
+    and ``p`` its correctly rounded product."""
     p = m * x
-    ap, ax = abs(p), abs(x)
-    if ap >= M_LO and ap <= M_HI and ax >= X_LO and ax <= X_HI:
+    ap = abs(p)
+    if (ap >= M_LO) & (ap <= M_HI):
         return p, np.int64(0)
     return rescaled(m, x)
 
@@ -128,20 +133,46 @@ def put(ob, i, r, wide):  # type: ignore[no-untyped-def]
 @helper
 def real_forward(x, ob, i0, i1, m, e, wide):  # type: ignore[no-untyped-def]
     """Prefixes over [i0, i1) (i0 even): the mantissas of even positions
-    into the output; an odd last position's prefix is returned as ``tail``."""
-    i, tail = i0, m
+    into the output; an odd last position's prefix is returned as ``tail``,
+    and ``moved``, nonzero where a step changed the exponent."""
+    i, tail, moved = i0, m, np.int64(0)
     while i + 1 < i1:
         put_pair(ob, i, m, wide)
-        m, d = step(m, np.float64(x[np.uint64(i)]))
-        e += d
-        m, d = step(m, np.float64(x[np.uint64(i + 1)]))
-        e += d
+        m, d0 = step(m, np.float64(x[np.uint64(i)]))
+        m, d1 = step(m, np.float64(x[np.uint64(i + 1)]))
+        e += d0 + d1
+        moved |= d0 | d1
         i += 2
     if i < i1:
         tail = m
         m, d = step(m, np.float64(x[np.uint64(i)]))
         e += d
-    return m, e, tail
+        moved |= d
+    return m, e, tail, moved
+
+
+@helper
+def real_backward_flat(x, ob, i0, i1, n, tail, sm, se, e, wide):  # type: ignore[no-untyped-def]
+    """``real_backward`` where no prefix step of [i0, i1) changed the
+    exponent: every prefix exponent is ``e``, and the odd prefix is the plain
+    product the forward step formed."""
+    i = i1 - 1
+    if i1 == n and n % 2 == 1:
+        put(ob, i, fin(tail * sm, e + se), wide)
+        sm, d = step(sm, np.float64(x[np.uint64(i)]))
+        se += d
+        i -= 1
+    while i > i0:  # the pair (i - 1, i)
+        m0 = get_pair(ob, i - 1, wide)
+        x0, x1 = np.float64(x[np.uint64(i - 1)]), np.float64(x[np.uint64(i)])
+        put(ob, i, fin((m0 * x0) * sm, e + se), wide)
+        sm, d = step(sm, x1)
+        se += d
+        put(ob, i - 1, fin(m0 * sm, e + se), wide)
+        sm, d = step(sm, x0)
+        se += d
+        i -= 2
+    return sm, se, e
 
 
 @helper
@@ -189,30 +220,86 @@ def real_scan(x, ob, i0, i1, m, e, exclusive, reverse, wide):  # type: ignore[no
     return m, e
 
 
+@helper
+def seed_of(scale):  # type: ignore[no-untyped-def]
+    """``scale`` in scaled form, the seed of a running suffix."""
+    if scale == 1.0:
+        return 1.0, np.int64(0)
+    if scale == 0.0 or not abs(scale) < math.inf:
+        return scale, np.int64(0)
+    m, k = math.frexp(scale)
+    return m, np.int64(k)
+
+
 @kernel
-def real_loo(x, ob, wide):  # type: ignore[no-untyped-def]
+def real_loo(x, ob, wide, scale):  # type: ignore[no-untyped-def]
     outer, n, inner = x.shape
     group, tile = max(1, min(inner, GROUP)), max(n, 1) if inner == 1 else TILE
     m, tail = np.ones(group), np.ones(group)
     e, se = np.zeros(group, dtype=np.int64), np.zeros(group, dtype=np.int64)
+    moved, d = np.zeros(group, dtype=np.int64), np.int64(0)
+    seed_m, seed_e = seed_of(scale)
     for o in range(outer):
         for g in range(0, inner, group):
             lanes = range(min(group, inner - g))
             for j in lanes:
-                m[j], e[j] = 1.0, 0
+                m[j], e[j], moved[j] = 1.0, 0, 0
             for t in range(0, n, tile):
                 for j in lanes:
-                    m[j], e[j], tail[j] = real_forward(
+                    m[j], e[j], tail[j], d = real_forward(
                         x[o, :, g + j], ob[o, :, g + j], t, min(t + tile, n), m[j], e[j], wide
                     )
+                    moved[j] |= d
             for j in lanes:  # now (m, se) is the running suffix, e the next prefix's exponent
-                m[j], se[j] = 1.0, 0
+                m[j], se[j] = seed_m, seed_e
             for t in range(last_tile(n, tile), -1, -tile):
                 for j in lanes:
-                    m[j], se[j], e[j] = real_backward(
-                        x[o, :, g + j], ob[o, :, g + j], t, min(t + tile, n), n, tail[j],
-                        m[j], se[j], e[j], wide,
-                    )  # fmt: skip
+                    args = (x[o, :, g + j], ob[o, :, g + j], t, min(t + tile, n), n, tail[j])
+                    if moved[j]:
+                        m[j], se[j], e[j] = real_backward(*args, m[j], se[j], e[j], wide)
+                    else:
+                        m[j], se[j], e[j] = real_backward_flat(*args, m[j], se[j], e[j], wide)
+
+
+@helper
+def back_half(x, ob, tail, sm, se, e, moved, wide):  # type: ignore[no-untyped-def]
+    """The backward sweep over a whole half, seeded by the other half's total."""
+    n = x.shape[0]
+    if moved:
+        real_backward(x, ob, 0, n, n, tail, sm, se, e, wide)
+    else:
+        real_backward_flat(x, ob, 0, n, n, tail, sm, se, e, wide)
+
+
+@kernel(parallel=True)
+def real_loo_halves(x, ob, wide, scale):  # type: ignore[no-untyped-def]
+    """One long lane in two halves that meet in the middle, on two threads.
+
+    The first half runs forwards from the start and the second, reversed,
+    from the end (its "prefixes" are the suffixes, seeded by ``scale``); then
+    each half sweeps back seeded by the other's total.  Every running product
+    is the serial kernel's, step for step, so the results are its bits (but
+    for the sign of a nan: the second half multiplies a suffix by a prefix).
+    """
+    n = x.shape[0]
+    mid = n // 2 - n // 2 % 2  # even: the first half has no odd tail
+    seed_m, seed_e = seed_of(scale)
+    tm, tt = np.ones(2), np.ones(2)
+    te, moved = np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64)
+    for h in numba.prange(2):
+        if h == 0:
+            tm[0], te[0], tt[0], moved[0] = real_forward(x[:mid], ob[:mid], 0, mid, 1.0, 0, wide)
+        else:
+            xr, obr = x[mid:][::-1], ob[mid:][::-1]
+            tm[1], te[1], tt[1], moved[1] = real_forward(
+                xr, obr, 0, n - mid, seed_m, seed_e, wide
+            )
+    for h in numba.prange(2):
+        if h == 0:
+            back_half(x[:mid], ob[:mid], tt[0], tm[1], te[1], te[0], moved[0], wide)
+        else:
+            xr, obr = x[mid:][::-1], ob[mid:][::-1]
+            back_half(xr, obr, tt[1], tm[0], te[0], te[1], moved[1], wide)
 
 
 @kernel
@@ -234,11 +321,20 @@ def real_cumprod(x, ob, exclusive, reverse, wide):  # type: ignore[no-untyped-de
 
 
 def products_real(
-    x: np.ndarray, ob: np.ndarray, loo: bool, exclusive: bool, reverse: bool, wide: bool
+    x: np.ndarray,
+    ob: np.ndarray,
+    loo: bool,
+    exclusive: bool,
+    reverse: bool,
+    wide: bool,
+    scale: float = 1.0,
 ) -> None:
-    """Leave-one-out or (exclusive) cumprod of real floats into the bits ``ob``."""
-    if loo:
-        real_loo(x, ob, wide)
+    """Leave-one-out (times ``scale``) or (exclusive) cumprod of real floats
+    into the bits ``ob``."""
+    if loo and x.shape[0] == x.shape[2] == 1 and x.shape[1] >= HALVES_MIN:
+        real_loo_halves(x[0, :, 0], ob[0, :, 0], wide, scale)
+    elif loo:
+        real_loo(x, ob, wide, scale)
     else:
         real_cumprod(x, ob, exclusive, reverse, wide)
 
