@@ -632,9 +632,14 @@ def scaled_leave_one_out(x: Any, scale: Any) -> Any | None:
         return fast
     with _wide(x):
         cls, src, n, restore = _plan(x, 0, None, None)[:4]
+        assert isinstance(cls, Real)
         seed = frexp(xp.asarray([g], dtype=cls.f64), xp)
         out = cls.empty(n)
-        _dp(cls, src, n, lambda i, j, st: cls.store(out, i, j, st), out, lambda i, j: seed)
+
+        def emit(i: int, j: int, st: Any) -> None:
+            cls.store(out, i, j, st)
+
+        _dp(cls, src, n, emit, out, lambda i, j: seed)
         return restore(cls.result(out))
 
 

@@ -291,9 +291,7 @@ def real_loo_halves(x, ob, wide, scale):  # type: ignore[no-untyped-def]
             tm[0], te[0], tt[0], moved[0] = real_forward(x[:mid], ob[:mid], 0, mid, 1.0, 0, wide)
         else:
             xr, obr = x[mid:][::-1], ob[mid:][::-1]
-            tm[1], te[1], tt[1], moved[1] = real_forward(
-                xr, obr, 0, n - mid, seed_m, seed_e, wide
-            )
+            tm[1], te[1], tt[1], moved[1] = real_forward(xr, obr, 0, n - mid, seed_m, seed_e, wide)
     for h in numba.prange(2):
         if h == 0:
             back_half(x[:mid], ob[:mid], tt[0], tm[1], te[1], te[0], moved[0], wide)

@@ -39,9 +39,9 @@ def autodiff(plot: str | None = None) -> Section:
 
     # The adjoint joins the exact product: g * loo_i is rounded once, so it is
     # finite where loo_i alone overflows.
-    x = np.array([1e300, 1e300, 4.0, 0.5])
+    big = np.array([1e300, 1e300, 4.0, 0.5])
     with np.errstate(over="ignore"):
-        naive, t_naive = timed(lambda: 1e-300 * lr.leave_one_out(x, method="dp"))
+        naive, t_naive = timed(lambda: 1e-300 * lr.leave_one_out(big, method="dp"))
     ref = mpmath.mpf(1e-300) * mpmath.mpf(1e300) ** 2 * mpmath.mpf(0.5)
     sec.add(
         "d/dx_2 of 1e-300 * prod(x), x=[1e300,1e300,4,0.5]",
@@ -50,8 +50,8 @@ def autodiff(plot: str | None = None) -> Section:
         ulps(float(naive[2]), ref),
         t_naive,
     )
-    g, t = timed(lambda: grad(lambda v: 1e-300 * lr.prod(v))(x))
-    sec.add("", "lr.grad", repr(float(g[2])), ulps(float(g[2]), ref), t)
+    g_big, t = timed(lambda: grad(lambda v: 1e-300 * lr.prod(v))(big))
+    sec.add("", "lr.grad", repr(float(g_big[2])), ulps(float(g_big[2]), ref), t)
 
     # Softmax through logsumexp: naive exp overflows.
     a = np.array([1000.0, 1000.0, 999.0])
