@@ -137,6 +137,28 @@ def test_softmax_gradient_without_overflow():
     np.testing.assert_allclose(g, [0.5, 0.5, 0.0], rtol=2.3e-16, atol=0)
 
 
+def test_softmax_gradient_specials_without_warnings():
+    # Warnings are errors here.  IEEE: an infinite input takes all the weight
+    # (inf - inf: nan there, 0 elsewhere); every input -inf is 0 / 0.
+    g = lr.grad(lambda x: lr.logsumexp(x))
+    np.testing.assert_array_equal(g(np.array([1.0, np.inf, 2.0])), [0.0, np.nan, 0.0])
+    np.testing.assert_array_equal(g(np.array([-np.inf, -np.inf])), [np.nan, np.nan])
+    np.testing.assert_array_equal(g(np.array([1.0, np.nan])), [np.nan, np.nan])
+    assert g(np.zeros(0)).shape == (0,)
+    h = lr.grad(lambda x: lr.sum(lr.logsumexp(x, axis=0)))(np.zeros((0, 3)))
+    assert h.shape == (0, 3)
+    # The weights e**t, t = a - lse(a), carry the roundings of t (absolute,
+    # about |t| + lse(a - m) ulps of 1) times the slope of exp: the condition
+    # of the softmax itself.  Checked against mpmath within that.
+    a = np.random.default_rng(5).normal(0, 10, 10_000)
+    w = g(a)
+    lse = mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(u)) for u in a))
+    shift = float(lse - max(a))
+    for x, v in zip(w[:200].tolist(), a[:200].tolist(), strict=True):
+        t = mpmath.mpf(v) - lse
+        assert ulp_error(x, mpmath.exp(t)) <= 2 * (abs(float(t)) + shift) + 4
+
+
 def test_constant_function_has_zero_gradient():
     g = lr.grad(lambda x: lr.sum(np.ones(3)))(np.array([1.0, 2.0, 3.0]))
     np.testing.assert_array_equal(g, [0.0, 0.0, 0.0])

@@ -26,7 +26,7 @@ import numpy as np
 
 from . import _einsum, _norms, _products, _reduce, _special
 from ._autodiff import Box, NoRule, Sparse, defvjp, defvjp_all, primitive, raw
-from ._backend import is_numpy, namespace, normalize_axis
+from ._backend import as_float, is_numpy, namespace, normalize_axis
 from ._exact import frexp, ldexp
 from ._logreal import LogReal
 from ._logreal import exp as _exp
@@ -297,8 +297,14 @@ defvjp(sqrt, lambda ans, x: lambda g: g * 0.5 / ans)
 
 
 def _real_exp(t: Any) -> Any:
-    """e**t of a real array through LogReal (traced, no overflow warning)."""
-    return to_real(exp(t))
+    """e**t of a real array without an overflow warning: through LogReal
+    where it is traced (so it has adjoints), else the namespace's exp (the
+    same values, without LogReal's passes)."""
+    if isinstance(t, Box):
+        return to_real(exp(t))
+    xp = _xp(t)
+    with np.errstate(over="ignore"):
+        return xp.exp(as_float(t, xp))
 
 
 def _sigmoid(t: Any) -> Any:
@@ -419,10 +425,13 @@ def _logsumexp_rule(
     xp = _xp(a)
     axes = normalize_axis(axis, len(_shape(a)))
     ra = xp.asarray(raw(a))
-    m = xp.max(xp.where(xp.isfinite(ra), ra, -math.inf), axis=axes, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, 0.0)
+    m = xp.max(ra, axis=axes, keepdims=True) if math.prod(_shape(ra)) else ra
+    if not bool(xp.all(xp.isfinite(m))):  # an inf or nan: the largest finite a
+        m = xp.max(xp.where(xp.isfinite(ra), ra, -math.inf), axis=axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0.0)
     shifted = a - m
-    weight = _real_exp(shifted - logsumexp(shifted, axis=axes, b=b, keepdims=True))
+    with np.errstate(invalid="ignore"):  # IEEE: an inf a, or every a -inf, gives nan
+        weight = _real_exp(shifted - logsumexp(shifted, axis=axes, b=b, keepdims=True))
     if b is not None:
         weight = weight * b
     return lambda g: _expand(g, _shape(a), axis, keepdims) * weight
