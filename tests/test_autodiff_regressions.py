@@ -228,3 +228,56 @@ def test_numpy_functions_on_traced_values_are_traced_or_refused():
         lr.grad(lambda v: np.sum(np.sin(v)))(x)
     with pytest.raises(TypeError, match="cannot become a NumPy array"):
         lr.grad(lambda v: lr.sum(np.asarray(v)))(x)
+
+
+# Warnings are errors in this suite.  Every logreal routine, and its gradient,
+# gives the IEEE answer at zeros, infinities, nans and overflowing values
+# without a NumPy warning (plain float arithmetic in the user's function is
+# NumPy's and warns as NumPy does, so it is left out here).
+SPECIALS = [0.0, -0.0, 1.0, -2.0, math.inf, -math.inf, math.nan, 1e308, -1e308, 5e-324, -750.0]
+ROUTINES = {
+    "logaddexp": lambda x: lr.sum(lr.logaddexp(x, 1.0)),
+    "logsubexp": lambda x: lr.sum(lr.logsubexp(x, -1.0)),
+    "log1pexp": lambda x: lr.sum(lr.log1pexp(x)),
+    "logsumexp": lambda x: lr.logsumexp(x),
+    "logsumexp b": lambda x: lr.logsumexp(x, b=np.array([1.0, -0.5])),
+    "logcumsumexp": lambda x: lr.sum(lr.logcumsumexp(x)),
+    "sum": lambda x: lr.sum(x),
+    "mean": lambda x: lr.mean(x),
+    "prod": lambda x: lr.prod(x),
+    "cumsum": lambda x: lr.sum(lr.cumsum(x)),
+    "cumprod": lambda x: lr.sum(lr.cumprod(x)),
+    "leave_one_out": lambda x: lr.sum(lr.leave_one_out(x, method="dp")),
+    "prod_grad": lambda x: lr.prod_grad(x, np.ones(2)),
+    "norm": lambda x: lr.norm(x),
+    "norm inf": lambda x: lr.norm(x, p=math.inf),
+    "norm -inf": lambda x: lr.norm(x, p=-math.inf),
+    "norm 3": lambda x: lr.norm(x, p=3),
+    "norm 0.5": lambda x: lr.norm(x, p=0.5),
+    "dot": lambda x: lr.dot(x, x),
+    "matmul": lambda x: lr.sum(lr.matmul(x[:, None], x[None, :])),
+    "einsum": lambda x: lr.einsum("i,i->", x, x),
+    "LogReal prod": lambda x: lr.prod(LogReal(x)),
+    "LogReal quotient": lambda x: lr.sum(LogReal(x) / LogReal(x[::-1])),
+    "LogReal log": lambda x: lr.sum(lr.log(LogReal(x))),
+}
+
+
+@pytest.mark.parametrize("name", list(ROUTINES))
+def test_specials_give_ieee_answers_without_warnings(name: str) -> None:
+    f = ROUTINES[name]
+    g = lr.grad(f)
+    for a in SPECIALS:
+        for b in SPECIALS:
+            x = np.array([a, b])
+            f(x)
+            g(x)
+
+
+def test_max_norm_gradient_at_a_nan_norm_is_nan():
+    # No entry attains a nan norm: nan, not a silent zero, as for p = 2.
+    for p in (math.inf, -math.inf, 2):
+        g = lr.grad(lambda x, p=p: lr.norm(x, p=p))(np.array([1.0, math.nan]))
+        assert np.isnan(g).all()
+    g = lr.grad(lambda x: lr.norm(x, p=math.inf))(np.array([-3.0, 3.0, 1.0]))
+    np.testing.assert_array_equal(g, [-0.5, 0.5, 0.0])

@@ -359,6 +359,13 @@ def _one_like(value: Any) -> Any:
 
 
 def _backward(out: Box, start: Node) -> Any:
+    # An adjoint at an infinity, a zero divisor or a nan is the IEEE answer
+    # of its rule (inf, nan), as documented: no NumPy warning about it.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _sweep(out, start)
+
+
+def _sweep(out: Box, start: Node) -> Any:
     adjoints: dict[int, Any] = {id(out.node): _one_like(out.value)}
     for node in _topological(out.node):
         g = adjoints.pop(id(node), None)

@@ -397,7 +397,8 @@ class Real:
         return m, xp.astype(out[i + 1 : i + 2, ...], xp.int64)
 
     def sum0(self, st: Scaled) -> Array:
-        return self.xp.sum(self.finish(st), axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):  # IEEE: +-inf, inf - inf = nan
+            return self.xp.sum(self.finish(st), axis=0)
 
     def result(self, out: Array) -> Array:
         return unwrap(out)

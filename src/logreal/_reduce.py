@@ -44,13 +44,20 @@ def _real_pair(x: Any, y: Any, xp: Any) -> tuple[Array, Array]:
     return xp.asarray(x), xp.asarray(y)
 
 
+def _ieee() -> Any:
+    """Real floats reduce as IEEE says (overflow to +-inf, 0 * inf and
+    inf - inf to nan), documented answers that NumPy would also warn about."""
+    return np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
+
+
 def _real_dot(a: Array, b: Array, xp: Any) -> Array:
     """NumPy's ``dot`` rules on any array-API namespace."""
-    if a.ndim == 0 or b.ndim == 0:
-        return a * b
-    if a.ndim <= 2 and b.ndim <= 2:
-        return xp.matmul(a, b)
-    return xp.tensordot(a, b, axes=([a.ndim - 1], [max(b.ndim - 2, 0)]))
+    with _ieee():
+        if a.ndim == 0 or b.ndim == 0:
+            return a * b
+        if a.ndim <= 2 and b.ndim <= 2:
+            return xp.matmul(a, b)
+        return xp.tensordot(a, b, axes=([a.ndim - 1], [max(b.ndim - 2, 0)]))
 
 
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
@@ -77,7 +84,8 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
         return LogReal._new(*signed_logsum(x.sign, x.logabs, axes, keepdims, x._xp))
     a = as_float(_real(x))  # integers and bools become float64: no wrap-around
     xp = namespace(a)
-    return scalar_out(xp.sum(a, axis=_axis_arg(axis, a.ndim), keepdims=keepdims), xp)
+    with _ieee():
+        return scalar_out(xp.sum(a, axis=_axis_arg(axis, a.ndim), keepdims=keepdims), xp)
 
 
 def prod(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
@@ -104,7 +112,7 @@ def prod(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
         return LogReal._new(*canonical(sign, logabs, xp))
     a = as_float(_real(x))  # integers and bools become float64: no wrap-around
     xp = namespace(a)
-    with np.errstate(over="ignore", under="ignore"):  # a float product: +-inf or 0 (IEEE)
+    with _ieee():
         out = xp.prod(a, axis=_axis_arg(axis, a.ndim), keepdims=keepdims)
     return scalar_out(out, xp)
 
@@ -160,7 +168,7 @@ def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     xp = namespace(a)
     axes = normalize_axis(axis, a.ndim)
     count = math.prod(a.shape[i] for i in axes)
-    with np.errstate(invalid="ignore"):  # an empty mean is 0 / 0 = nan, as documented
+    with _ieee():  # an empty mean is 0 / 0 = nan, as documented
         return scalar_out(xp.sum(a, axis=axes, keepdims=keepdims) / count, xp)
 
 
@@ -186,7 +194,8 @@ def cumsum(x: Any, axis: int | None = 0) -> Any:
         (ax,) = normalize_axis(axis, x.ndim)
         return LogReal._new(*signed_cumsum(x.sign, x.logabs, ax, x._xp))
     a = as_float(_real(x))  # integers and bools become float64: no wrap-around
-    return namespace(a).cumulative_sum(a, axis=axis)
+    with _ieee():
+        return namespace(a).cumulative_sum(a, axis=axis)
 
 
 # -- contractions --------------------------------------------------------
@@ -214,7 +223,8 @@ def matmul(x: Any, y: Any) -> Any:
     -799.3068528194401
     """
     if not (isinstance(x, LogReal) or isinstance(y, LogReal)):
-        return namespace(x, y).matmul(_real(x), _real(y))
+        with _ieee():
+            return namespace(x, y).matmul(_real(x), _real(y))
     like = x if isinstance(x, LogReal) else y
     assert isinstance(like, LogReal)
     a, b = _lift(x, like), _lift(y, like)

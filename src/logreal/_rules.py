@@ -429,8 +429,9 @@ def _logsumexp_rule(
     if not bool(xp.all(xp.isfinite(m))):  # an inf or nan: the largest finite a
         m = xp.max(xp.where(xp.isfinite(ra), ra, -math.inf), axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0.0)
-    shifted = a - m
-    with np.errstate(invalid="ignore"):  # IEEE: an inf a, or every a -inf, gives nan
+    # IEEE: a - m may overflow to -inf (weight 0); an inf a, or every a -inf, gives nan
+    with np.errstate(over="ignore", invalid="ignore"):
+        shifted = a - m
         weight = _real_exp(shifted - logsumexp(shifted, axis=axes, b=b, keepdims=True))
     if b is not None:
         weight = weight * b
@@ -788,7 +789,9 @@ def _traced_factor(x: Any, n: Any, p: float, axis: Any, keepdims: bool) -> Any:
         count = xp.reshape(
             xp.sum(xp.astype(hit, rx.dtype), axis=axes), _kept(_shape(x), axis, keepdims)
         )
-        return LogReal(xp.where(hit, rx.sign / count, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):  # count 0: selected below
+            w = xp.where(hit, rx.sign / count, 0.0)
+        return LogReal(xp.where(count == 0, math.nan, w))  # no entry attains a nan norm
     la = xp.where(xp.isfinite(rx.logabs), rx.logabs, -math.inf)
     top = xp.max(la, axis=axes, keepdims=True) if math.prod(_shape(x)) else 0.0
     top = xp.where(xp.isfinite(top), top, 0.0)
