@@ -80,6 +80,12 @@ def lanes(a: np.ndarray, axis: int) -> np.ndarray | None:
     )
 
 
+def _lanes_of(out: np.ndarray, axis: int) -> np.ndarray:
+    """The writable ``(outer, n, inner)`` view of a fresh C-ordered output."""
+    shape = out.shape
+    return out.reshape(math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :]))
+
+
 def real(
     xp: Namespace, x: Array, axis: int, mode: int, reverse: bool = False, scale: float = 1.0
 ) -> Array | None:
@@ -91,11 +97,11 @@ def real(
     x3 = None if fn is None or not x.dtype.isnative else lanes(x, axis)
     if fn is None or x3 is None:
         return None
-    out = np.empty(x3.shape, dtype=x.dtype)
+    out = np.empty(x.shape, dtype=x.dtype)  # owns its data: no copy made of it later
     wide = x.dtype.itemsize == 8
     bits = out.view(np.uint64 if wide else np.uint32)
-    fn(x3, bits, mode == LOO, mode == EXCLUSIVE, reverse, wide, float(scale))
-    return out.reshape(x.shape)
+    fn(x3, _lanes_of(bits, axis), mode == LOO, mode == EXCLUSIVE, reverse, wide, float(scale))
+    return out
 
 
 def log(
@@ -115,7 +121,8 @@ def log(
     s3, l3 = lanes(sign, axis), lanes(logabs, axis)
     if s3 is None or l3 is None:
         return None
-    out_s = np.empty(l3.shape, dtype=logabs.dtype)
-    out_l = np.empty(l3.shape, dtype=logabs.dtype)
-    fn(s3, l3, out_s, out_l, mode == LOO, mode == EXCLUSIVE, reverse, rows)
-    return out_s.reshape(logabs.shape), out_l.reshape(logabs.shape)
+    out_s = np.empty(logabs.shape, dtype=logabs.dtype)
+    out_l = np.empty(logabs.shape, dtype=logabs.dtype)
+    os3, ol3 = _lanes_of(out_s, axis), _lanes_of(out_l, axis)
+    fn(s3, l3, os3, ol3, mode == LOO, mode == EXCLUSIVE, reverse, rows)
+    return out_s, out_l
