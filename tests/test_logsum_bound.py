@@ -292,3 +292,37 @@ def test_short_slices_skip_the_fast_pass(monkeypatch):
     with mpmath.workprec(100):
         want = float(mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(float(v))) for v in a)))
     assert got == column and abs(got - want) <= np.spacing(want)
+
+
+def test_long_logreal_sums_take_the_fast_pass_where_it_is_proven(monkeypatch, rng):
+    # lr.sum of a LogReal without kernels: the same fast pass as logsumexp on
+    # slices of FAST_MIN_TERMS or more, the exact sum where its bound fails.
+    from logreal import _special
+
+    ran = []
+    bound = _special.logsumexp_bound
+
+    def spy(*args):
+        out = bound(*args)
+        ran.append(None if out is None else int(np.sum(np.asarray(out[2]))))
+        return out
+
+    monkeypatch.setattr(_special, "logsumexp_bound", spy)
+    n = _special.FAST_MIN_TERMS
+    logs = rng.normal(scale=100.0, size=(n, 2))  # dominated by a few terms: proven
+    logs[:, 1] = rng.normal(scale=1.0, size=n)  # random signs cancel: redone exactly
+    signs = rng.choice([-1.0, 1.0], (n, 2))
+    with _numba.portable():
+        got = lr.sum(lr.LogReal.from_log(logs, signs), axis=0)
+    assert ran == [1]  # one slice kept, one redone
+    for j in range(2):
+        terms = [
+            mpmath.mpf(float(s)) * mpmath.exp(mpmath.mpf(float(v)))
+            for s, v in zip(signs[:, j], logs[:, j], strict=True)
+        ]
+        total = mpmath.fsum(terms)
+        assert float(got.sign[j]) == (1.0 if total > 0 else -1.0)
+        assert ulp_error(float(got.logabs[j]), mpmath.log(abs(total))) <= TOLERANCE
+    with _numba.portable():  # short slices: straight to the exact sum
+        lr.sum(lr.LogReal.from_log(logs[: n - 1, 0], signs[: n - 1, 0]))
+    assert len(ran) == 1

@@ -2,8 +2,9 @@
 
 Each function takes LogReal or real input and keeps the number class: LogReal
 in, LogReal out; real in, real out.  LogReal sums use the shifted sum of
-:func:`logreal._special.signed_logsum` (never pairwise ``logaddexp``), products
-add the logs, contractions sum each entry's terms the same way.
+:func:`logreal._special.signed_sum` (never pairwise ``logaddexp``; on long
+slices without kernels, the fast pass of ``logsumexp`` where its error bound
+holds), products add the logs, contractions sum each entry's terms the same way.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from . import _dask, _matmul, _numba
 from ._backend import Array, as_float, is_python_scalar, namespace, normalize_axis, scalar_out
 from ._exact import two_sum
 from ._logreal import LogReal, _broadcast_shape, _lift
-from ._special import canonical, signed_cumsum, signed_logsum
+from ._special import canonical, signed_cumsum, signed_sum
 
 __all__ = ["concat", "cumsum", "dot", "matmul", "mean", "prod", "stack", "sum", "where"]
 
@@ -81,7 +82,7 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     """
     if isinstance(x, LogReal):
         axes = normalize_axis(axis, x.ndim)
-        return LogReal._new(*signed_logsum(x.sign, x.logabs, axes, keepdims, x._xp))
+        return LogReal._new(*signed_sum(x.sign, x.logabs, axes, keepdims, x._xp))
     a = as_float(_real(x))  # integers and bools become float64: no wrap-around
     xp = namespace(a)
     with _ieee():

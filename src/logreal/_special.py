@@ -41,6 +41,7 @@ from ._logsum import (
     hillis_steele,
     merge_states,
     scatter_masked,
+    shifted_sum,
     signed_cumsum,
     signed_logsum,
     squeeze_axes,
@@ -61,6 +62,7 @@ __all__ = [
     "signed_add",
     "signed_cumsum",
     "signed_logsum",
+    "signed_sum",
 ]
 
 LN2 = math.log(2.0)
@@ -346,17 +348,45 @@ def logsumexp(
         xp, (a, w) = floating(a, b)  # float32 a with integer b stays float32
         a, w = xp.broadcast_arrays(a, w)
     axes = normalize_axis(axis, a.ndim)
-    # The fast pass pays only on long slices: on short ones its own passes cost
-    # more than the exact sum, and a result near 0 sends the slice there anyway.
+    out = _where_proven(a, w, axes, keepdims, xp)
+    if out is None:  # short slices, or nothing to sum: the exact path
+        w = xp.ones_like(a) if w is None else w
+        out = weighted_logsum(a, w, axes, keepdims, xp)
+    return _result(*out, return_sign, xp)
+
+
+def signed_sum(
+    w: Array, lg: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace
+) -> tuple[Array, Array]:
+    """(sign, logabs) of ``sum(w e**lg)`` over ``axes`` for a LogReal's signs
+    ``w``: the compiled kernel or Dask (:func:`signed_logsum`), else on long
+    slices the portable fast pass where its bound holds, else the exact sum."""
+    if _dask.is_dask(lg):
+        return signed_logsum(w, lg, axes, keepdims, xp)
+    out = _special_fast.logsum(w, lg, axes, keepdims)
+    if out is None:
+        out = _where_proven(lg, w, axes, keepdims, xp)
+    if out is None:
+        sign, logabs = shifted_sum(w, lg, axes, xp)
+        out = squeeze_axes(sign, axes, keepdims, xp), squeeze_axes(logabs, axes, keepdims, xp)
+    return out
+
+
+def _where_proven(
+    a: Array, w: Array | None, axes: tuple[int, ...], keepdims: bool, xp: Namespace
+) -> tuple[Array, Array] | None:
+    """The portable fast sum on slices where its bound holds and the exact one
+    on the others; None where it does not run (then the exact path does).
+
+    The fast pass pays only on long slices: on short ones its own passes cost
+    more than the exact sum, and a result near 0 sends the slice there anyway.
+    """
     terms = math.prod(a.shape[i] for i in axes)
     quick = logsumexp_bound(a, w, axes, xp) if terms >= FAST_MIN_TERMS else None
-    if quick is None:  # short slices, or nothing to sum: the exact path
-        w = xp.ones_like(a) if w is None else w
-        return _result(*weighted_logsum(a, w, axes, keepdims, xp), return_sign, xp)
-    # the fast sum where its bound holds, the exact one elsewhere
+    if quick is None:
+        return None
     sign, logabs = _redo_slices(a, w, axes, *quick, xp)
-    sign, logabs = squeeze_axes(sign, axes, keepdims, xp), squeeze_axes(logabs, axes, keepdims, xp)
-    return _result(sign, logabs, return_sign, xp)
+    return squeeze_axes(sign, axes, keepdims, xp), squeeze_axes(logabs, axes, keepdims, xp)
 
 
 def _redo_slices(
