@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 
 import logreal as lr
 from conftest import FULL
+from logreal import _numba
 
 from oracle import ulp_error
 
@@ -753,3 +754,18 @@ def test_dp_memory_is_output_plus_constant(rng) -> None:
         overhead = _dp_overhead(x)
         assert overhead <= 2**20, (name, overhead)  # output + 1 MiB
         assert overhead <= _dp_overhead(x[: n // 10]) + 2**17, name  # flat in n
+
+
+def test_portable_dp_memory_is_output_plus_constant(rng) -> None:
+    # The portable dp: O(block) temporaries (docs/products.md: under 3 MiB).
+    n = 4 * 10**5
+    inputs = {
+        "tame": np.exp(rng.normal(0, 1e-3, n)),
+        "probabilities": rng.uniform(0.0, 1.0, n),  # the exact path
+    }
+    inputs["LogReal"] = lr.LogReal(inputs["probabilities"])
+    with _numba.portable():
+        for name, x in inputs.items():
+            overhead = _dp_overhead(x)
+            assert overhead <= 3 * 2**20, (name, overhead)
+            assert overhead <= _dp_overhead(x[: n // 8]) + 2**18, name  # flat in n
