@@ -514,7 +514,9 @@ def _settle(sign: Array, logabs: Array, xp: Namespace) -> LogReal:
     A product or quotient's logabs is -inf for a zero factor and also when the
     sum of logs itself underflows (e**-1e308 * e**-1e308); either way it is zero.
     """
-    sign = xp.where(logabs == -math.inf, 0.0, xp.where(xp.isnan(logabs), math.nan, sign))
+    live = logabs > -math.inf  # False at -inf and at nan
+    if not bool(xp.all(live)):  # else nothing to settle: one comparison pass
+        sign = xp.where(live, sign, xp.where(logabs == -math.inf, 0.0, logabs))  # 0 or nan
     return LogReal._new(sign, logabs)
 
 
