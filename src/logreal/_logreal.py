@@ -515,7 +515,9 @@ def _settle(sign: Array, logabs: Array, xp: Namespace) -> LogReal:
     sum of logs itself underflows (e**-1e308 * e**-1e308); either way it is zero.
     """
     live = logabs > -math.inf  # False at -inf and at nan
-    if not bool(xp.all(live)):  # else nothing to settle: one comparison pass
+    # Nothing to settle where all are live (one comparison pass); a Dask graph
+    # is not asked, which would compute it.
+    if array_api_compat.is_dask_array(logabs) or not bool(xp.all(live)):
         sign = xp.where(live, sign, xp.where(logabs == -math.inf, 0.0, logabs))  # 0 or nan
     return LogReal._new(sign, logabs)
 

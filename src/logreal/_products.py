@@ -617,8 +617,8 @@ def scaled_leave_one_out(x: Any, scale: Any) -> Any | None:
     is not a 1-d float array with a scalar float ``scale``: the caller then
     multiplies.
     """
-    if isinstance(x, LogReal) or getattr(x, "ndim", None) != 1:
-        return None
+    if isinstance(x, LogReal) or getattr(x, "ndim", None) != 1 or _dask_scan.wants(x):
+        return None  # (Dask: the caller's lazy leave-one-out)
     xp = namespace(x)
     if not xp.isdtype(x.dtype, "real floating"):
         return None

@@ -27,6 +27,7 @@ import numpy as np
 from . import _einsum, _norms, _products, _reduce, _special
 from ._autodiff import Box, NoRule, Sparse, defvjp, defvjp_all, primitive, raw
 from ._backend import as_float, is_numpy, namespace, normalize_axis
+from ._dask import is_dask
 from ._exact import frexp, ldexp
 from ._logreal import LogReal
 from ._logreal import exp as _exp
@@ -426,7 +427,8 @@ def _logsumexp_rule(
     axes = normalize_axis(axis, len(_shape(a)))
     ra = xp.asarray(raw(a))
     m = xp.max(ra, axis=axes, keepdims=True) if math.prod(_shape(ra)) else ra
-    if not bool(xp.all(xp.isfinite(m))):  # an inf or nan: the largest finite a
+    # an inf or nan: the largest finite a (always for Dask: asking would compute)
+    if is_dask(ra) or not bool(xp.all(xp.isfinite(m))):
         m = xp.max(xp.where(xp.isfinite(ra), ra, -math.inf), axis=axes, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0.0)
     # IEEE: a - m may overflow to -inf (weight 0); an inf a, or every a -inf, gives nan
