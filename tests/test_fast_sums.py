@@ -1,6 +1,7 @@
 """The compiled sums: ``lr.logsumexp``'s direct route and the threaded long-row
 kernel, against the portable path (the truth) and mpmath."""
 
+import itertools
 import math
 import os
 import subprocess
@@ -236,3 +237,42 @@ def test_rows_of_length_one_and_short_rows(rng):
         mags = _exact(a[j], np.abs(b[j]))[1]
         extra = 2.0**-52 * math.exp(float(mags - exact_log)) / math.ulp(float(exact_log))
         assert _ulps(got[0][j], exact_log) <= 2 + extra
+
+
+def test_rescale_shortcuts_give_the_general_formulas_bits():
+    # rescale skips exp/expm1 for an unchanged shift and for a lone term
+    # shifted down by at least 1; the general formula, written out here, is
+    # the oracle, signed zeros and nans included.
+    numba = pytest.importorskip("numba")
+    from logreal._numba.exact import difference
+    from logreal._numba.sums import rescale
+
+    @numba.njit(error_model="numpy")
+    def general(ms, k, r, m):
+        delta, delta_lo = difference(m, ms)
+        if ms == m:
+            delta = 0.0
+        shrink = math.exp(-delta)
+        fix = shrink * delta_lo
+        kept = k * (math.expm1(-delta) - fix) + r * (shrink - fix)
+        if abs(kept) < 0.5 * abs(k):
+            return k, kept
+        return 0.0, (k + r) * (shrink - fix)
+
+    @numba.njit(error_model="numpy")
+    def fast(ms, k, r, m):
+        return rescale(ms, k, r, m)
+
+    shifts = [0.0, -0.0, 5.0, -3.0, 0.5, 1.0, 2.0, 1e308, -745.0, math.inf, -math.inf, math.nan]
+    ks = [1.0, -1.0, 0.0, -0.0, 0.7, -0.3, 2.0, math.nan]
+    rs = [0.0, -0.0, 0.3, -0.3, 0.45, -0.45, 1e-17, math.nan]
+    for ms, m, k, r in itertools.product(shifts, shifts, ks, rs):
+        want, got = np.array(general(ms, k, r, m)), np.array(fast(ms, k, r, m))
+        np.testing.assert_array_equal(got.view(np.uint64), want.view(np.uint64))
+    rng = np.random.default_rng(11)
+    for _ in range(20_000):
+        ms = rng.normal(0.0, 3.0)
+        m = ms + abs(rng.normal(0.0, 1.5)) * (rng.random() < 0.9)
+        k, r = rng.normal(), rng.normal() * rng.random() * (rng.random() < 0.7)
+        want, got = np.array(general(ms, k, r, m)), np.array(fast(ms, k, r, m))
+        np.testing.assert_array_equal(got.view(np.uint64), want.view(np.uint64))

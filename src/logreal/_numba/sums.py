@@ -45,12 +45,22 @@ PARALLEL_MIN = 1 << 16
 
 @helper
 def rescale(ms, k, r, m):  # type: ignore[no-untyped-def]
-    """``_special._rescale``: the state ``(ms, k, r)`` on the larger shift ``m``."""
-    delta, delta_lo = difference(m, ms)
+    """``_special._rescale``: the state ``(ms, k, r)`` on the larger shift ``m``.
+
+    Two shortcuts give the same bits without the library calls they skip:
+    an unchanged shift (``exp(0) = 1``, ``expm1(0) = 0``, no low part), and
+    a single term (``r = 0``) shifted down by at least 1, where
+    ``|expm1(-delta) - fix|`` exceeds 0.63, so ``k`` is always folded into
+    ``r``.  (With ``r != 0`` the term ``r * shrink`` can bring ``kept`` back
+    under ``|k| / 2``.)"""
     if ms == m:
-        delta = 0.0
+        kept = k * -0.0 + r  # the general formula: k * (expm1(-0.0) - 0.0) + r * 1
+        return (k, kept) if abs(kept) < 0.5 * abs(k) else (0.0, k + r)
+    delta, delta_lo = difference(m, ms)
     shrink = math.exp(-delta)
     fix = shrink * delta_lo
+    if r == 0.0 and delta >= 1.0:
+        return 0.0, (k + r) * (shrink - fix)
     kept = k * (math.expm1(-delta) - fix) + r * (shrink - fix)
     if abs(kept) < 0.5 * abs(k):
         return k, kept
