@@ -226,15 +226,31 @@ def squeeze_axes(a: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace)
     return a if keepdims or not axes else xp.squeeze(a, axis=axes)
 
 
+Quick = Callable[[Array, Array, tuple[int, ...], bool, Namespace], "tuple[Array, Array] | None"]
+
+
 def signed_logsum(
-    w: Array, lg: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace
+    w: Array,
+    lg: Array,
+    axes: tuple[int, ...],
+    keepdims: bool,
+    xp: Namespace,
+    quick: Quick | None = None,
 ) -> tuple[Array, Array]:
-    """(sign, logabs) of ``sum(w * e**lg)`` over ``axes`` (see the module notes)."""
+    """(sign, logabs) of ``sum(w * e**lg)`` over ``axes`` (see the module notes).
+
+    ``quick(lg, w, axes, keepdims, xp)``, where given, runs before the exact
+    portable sum and may answer instead of it (``logsumexp``'s proven fast
+    pass, which lives above this module).
+    """
     if _dask.is_dask(lg):  # lazily, chunk by chunk
         return _dask.logsum(w, lg, axes, keepdims)
     fused = _special_fast.logsum(w, lg, axes, keepdims)
     if fused is not None:  # the compiled kernel: the same rounds, one pass each
         return fused
+    fast = None if quick is None else quick(lg, w, axes, keepdims, xp)
+    if fast is not None:
+        return fast
     sign, logabs = shifted_sum(w, lg, axes, xp)
     return squeeze_axes(sign, axes, keepdims, xp), squeeze_axes(logabs, axes, keepdims, xp)
 

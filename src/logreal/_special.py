@@ -41,7 +41,6 @@ from ._logsum import (
     hillis_steele,
     merge_states,
     scatter_masked,
-    shifted_sum,
     signed_cumsum,
     signed_logsum,
     squeeze_axes,
@@ -359,17 +358,9 @@ def signed_sum(
     w: Array, lg: Array, axes: tuple[int, ...], keepdims: bool, xp: Namespace
 ) -> tuple[Array, Array]:
     """(sign, logabs) of ``sum(w e**lg)`` over ``axes`` for a LogReal's signs
-    ``w``: the compiled kernel or Dask (:func:`signed_logsum`), else on long
-    slices the portable fast pass where its bound holds, else the exact sum."""
-    if _dask.is_dask(lg):
-        return signed_logsum(w, lg, axes, keepdims, xp)
-    out = _special_fast.logsum(w, lg, axes, keepdims)
-    if out is None:
-        out = _where_proven(lg, w, axes, keepdims, xp)
-    if out is None:
-        sign, logabs = shifted_sum(w, lg, axes, xp)
-        out = squeeze_axes(sign, axes, keepdims, xp), squeeze_axes(logabs, axes, keepdims, xp)
-    return out
+    ``w``: :func:`signed_logsum`, whose portable path first tries the fast
+    pass where its bound holds on long slices."""
+    return signed_logsum(w, lg, axes, keepdims, xp, quick=_where_proven)
 
 
 def _where_proven(

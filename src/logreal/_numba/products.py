@@ -155,7 +155,9 @@ def real_forward(x, ob, i0, i1, m, e, wide):  # type: ignore[no-untyped-def]
 def real_backward_flat(x, ob, i0, i1, n, tail, sm, se, e, wide):  # type: ignore[no-untyped-def]
     """``real_backward`` where no prefix step of [i0, i1) changed the
     exponent: every prefix exponent is ``e``, and the odd prefix is the plain
-    product the forward step formed."""
+    product the forward step formed.  A loop of its own: the same loop with a
+    ``flat`` flag gave the same bits but cost 10% on 10^7 factors near one
+    (17 against 19 ms, medians of seven paired runs)."""
     i = i1 - 1
     if i1 == n and n % 2 == 1:
         put(ob, i, fin(tail * sm, e + se), wide)
