@@ -209,6 +209,13 @@ def _parts(r: Any) -> list[Any]:
     return [r]
 
 
+def _stored_signs(r: Any) -> list[Any]:
+    """The signs a result's LogReals store (float32 whatever the dtype)."""
+    if isinstance(r, tuple):
+        return [s for x in r for s in _stored_signs(x)]
+    return [r._sign] if isinstance(r, lr.LogReal) else []
+
+
 def _close(got: np.ndarray, want: np.ndarray, name: str) -> None:
     """Equal where special (0, inf, nan), else within 4 ulp (of 1, below 1)."""
     assert got.shape == want.shape, name
@@ -248,6 +255,10 @@ def test_case_on_backend(case: str, backend: Backend, dtype: str) -> None:
             got_np = backend.to_numpy(g)
             assert str(got_np.dtype) == str(w.dtype), f"{case}: {got_np.dtype} != {w.dtype}"
             _close(got_np, w, case)
+        for s in _stored_signs(got):
+            assert str(backend.to_numpy(s).dtype) == "float32", case
+            if backend.name != "numpy":
+                assert array_api_compat.array_namespace(s) is backend.xp, case
 
 
 def _test_extra_backends() -> list[str]:

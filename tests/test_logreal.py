@@ -247,6 +247,59 @@ def test_float32_stays_float32():
     assert float(lr.log(x[0] * 1e300)) == pytest.approx(math.log(0.5e300), rel=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("portable", [False, True])
+def test_signs_are_stored_in_float32_and_read_in_the_value_dtype(dtype, portable, rng):
+    # docs/logreal.md: float32 signs inside (exact: -1, 0, +1, nan), x.sign in x.dtype.
+    n = 5000  # above the kernels' threshold
+    v = rng.normal(size=n).astype(dtype) * rng.choice([-1e30, 1e-30, 1.0], size=n).astype(dtype)
+    v[:4] = [0.0, np.nan, np.inf, -np.inf]
+    w = np.roll(v, 7)
+    x, y = LogReal(v), LogReal(w)
+    scope = lr._numba.portable() if portable else contextlib.nullcontext()
+    with scope, np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        results = {
+            "x": x, "from_log": LogReal.from_log(x.logabs, x.sign), "x * y": x * y,
+            "x / y": x / y, "x + y": x + y, "x - y": x - y, "-x": -x, "abs": abs(x),
+            "x ** 3": x**3, "sum": lr.sum(x[4:]), "prod": lr.prod(x), "cumsum": lr.cumsum(x[4:]),
+            "cumprod": lr.cumprod(x), "loo": lr.leave_one_out(x[4:]),
+            "where": lr.where(v > 0, x, y), "concat": lr.concat([x, y]), "stack": LogReal([x, y]),
+            "matmul": x[4:68].reshape(8, 8) @ y[4:68].reshape(8, 8),
+            "einsum": lr.einsum("i,i->", x[4:], y[4:]), "reshape": x.reshape(50, -1).T,
+            "index": x[::3], "pickle": pickle.loads(pickle.dumps(x)),
+            "grad": lr.grad(lambda t: lr.sum(LogReal(t) * y[4:]))(v[4:]),
+        }  # fmt: skip
+        real = {"x * y": v * w, "x / y": v / w, "x + y": v + w, "x - y": v - w}
+    for name, r in results.items():
+        if not isinstance(r, LogReal):
+            continue  # the gradient of a real argument is real
+        assert r._sign.dtype == np.float32, name
+        assert r.sign.dtype == r.logabs.dtype == r.dtype == dtype, name
+        np.testing.assert_array_equal(np.isnan(r.sign), np.isnan(r.logabs), err_msg=name)
+    for name, want in real.items():  # the signs of the float results, exactly
+        got = results[name].sign
+        ok = np.isfinite(want) & (want != 0)  # not rounded to 0 or inf
+        np.testing.assert_array_equal(got[ok], np.sign(want[ok]), err_msg=name)
+    assert x.sign.dtype == x.logabs.dtype
+    if dtype == np.float64:  # x.sign is a copy: writing into it leaves x alone
+        s = x.sign
+        s[:] = 0
+        assert x.sign[5] != 0
+
+
+def test_kernels_read_stored_signs_directly():
+    # The compiled arithmetic takes float32 signs beside float64 logs (no copies).
+    from logreal import _numba
+
+    if not _numba.available():
+        pytest.skip("compiled kernels not available")
+    s, la = np.ones(5000, np.float32), np.zeros(5000)
+    assert _numba.kernel("multiply", np, s, la, s, la) is not None
+    assert _numba.kernel("products_log", np, s, la) is not None
+    assert _numba.kernel("multiply", np, la.astype(np.float32), la, s, la) is not None
+    assert _numba.kernel("multiply", np, s, la, s, la.astype(np.float32)) is None  # mixed logs
+
+
 # -- array behaviour -------------------------------------------------------------------
 
 

@@ -735,7 +735,8 @@ def _dp_overhead(x: object) -> int:
             peak = tracemalloc.get_traced_memory()[1] - before
         finally:
             tracemalloc.stop()
-        size = 2 * out.logabs.nbytes if isinstance(out, lr.LogReal) else out.nbytes
+        stored = (out._sign, out.logabs) if isinstance(out, lr.LogReal) else (out,)
+        size = sum(a.nbytes for a in stored)
         peaks.append(peak - size)
         del out
     return min(peaks)

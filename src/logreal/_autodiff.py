@@ -417,7 +417,7 @@ def _finish(g: Any, x: Any, value: Any) -> Any:
     if tuple(raw(g).shape) != shape:
         g = g.reshape(shape)
     if isinstance(g, LogReal):
-        return LogReal._new(_writable(g.sign), _writable(g.logabs))
+        return LogReal._new(_writable(g._sign), _writable(g.logabs))
     return _writable(g)
 
 

@@ -192,7 +192,7 @@ def _broadcast(x: Any, shape: tuple[int, ...]) -> Any:
         return x
     xp = _xp(x)
     if isinstance(x, LogReal):
-        return LogReal._new(xp.broadcast_to(x.sign, shape), xp.broadcast_to(x.logabs, shape))
+        return LogReal._new(xp.broadcast_to(x._sign, shape), xp.broadcast_to(x.logabs, shape))
     return xp.broadcast_to(x, shape)
 
 

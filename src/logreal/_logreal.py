@@ -1,10 +1,12 @@
 """``LogReal``: a vectorised signed log-space real.
 
-A value is stored as two arrays of one float dtype: ``sign`` in {-1, 0, +1}
-(nan for a nan) and ``logabs = log|x|``.  There is one zero (sign 0, logabs
--inf) and one nan (both components nan); every operation returns that
-canonical form.  The arithmetic kernels live in :mod:`logreal._special`; this
-module is the type, its operators and its NumPy protocols.
+A value is stored as two arrays: ``sign`` in {-1, 0, +1} (nan for a nan), in
+float32 (:data:`~logreal._backend.SIGN_DTYPE`) whatever the logs' dtype, and
+``logabs = log|x|`` in the value's float dtype.  There is one zero (sign 0,
+logabs -inf) and one nan (both components nan); every operation returns that
+canonical form.  The ``sign`` property hands the signs out in the logs' dtype.
+The arithmetic kernels live in :mod:`logreal._special`; this module is the
+type, its operators and its NumPy protocols.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import array_api_compat
 import numpy as np
 
 from . import _format, _numba
-from ._backend import Array, Namespace, as_float, is_python_scalar, namespace
+from ._backend import Array, Namespace, as_float, as_sign, is_python_scalar, namespace, widened
 from ._exact import LN2_HI, LN2_LO
 from ._special import canonical, signed_add
 
@@ -145,15 +147,17 @@ class LogReal:
             self._sign = xp.stack([p._sign for p in parts])
             self._logabs = xp.stack([p._logabs for p in parts])
         else:
-            self._sign, self._logabs = _from_real(x)
+            sign, self._logabs = _from_real(x)
+            self._sign = as_sign(sign)
 
     # -- construction --------------------------------------------------------
 
     @classmethod
     def _new(cls, sign: Array, logabs: Array) -> LogReal:
-        """Wrap components that are already canonical (no checks)."""
+        """Wrap components that are already canonical (no checks; the signs
+        are stored as float32)."""
         out = object.__new__(cls)
-        out._sign, out._logabs = sign, logabs
+        out._sign, out._logabs = as_sign(sign), logabs
         return out
 
     @classmethod
@@ -194,8 +198,9 @@ class LogReal:
 
     @property
     def sign(self) -> Array:
-        """Signs: -1, 0 or +1 (nan for a nan), in the input's namespace."""
-        return self._sign
+        """Signs: -1, 0 or +1 (nan for a nan), in the input's namespace and the
+        dtype of ``logabs``."""
+        return widened(self._sign, self._logabs, self._xp)
 
     @property
     def logabs(self) -> Array:
@@ -204,7 +209,7 @@ class LogReal:
 
     @property
     def dtype(self) -> Any:
-        """The float dtype of both components."""
+        """The float dtype of the values (of ``logabs`` and of ``sign``)."""
         return self._logabs.dtype
 
     @property
@@ -470,8 +475,8 @@ def _operands(a: Any, b: Any) -> tuple[LogReal, LogReal, Namespace]:
     xp = namespace(x._logabs, y._logabs)
     if x.dtype != y.dtype:
         dtype = xp.result_type(x.dtype, y.dtype)
-        x = LogReal._new(xp.astype(x._sign, dtype), xp.astype(x._logabs, dtype))
-        y = LogReal._new(xp.astype(y._sign, dtype), xp.astype(y._logabs, dtype))
+        x = LogReal._new(x._sign, xp.astype(x._logabs, dtype))
+        y = LogReal._new(y._sign, xp.astype(y._logabs, dtype))
     return x, y, xp
 
 

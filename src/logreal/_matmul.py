@@ -86,8 +86,8 @@ def _scaled_matmul(a: LogReal, b: LogReal) -> LogReal:
     xp = a._xp
     dtype = xp.result_type(a.dtype, b.dtype)
     work = xp.float64 if dtype == xp.float32 else dtype
-    sa, la = xp.astype(a.sign, work, copy=False), xp.astype(a.logabs, work, copy=False)
-    sb, lb = xp.astype(b.sign, work, copy=False), xp.astype(b.logabs, work, copy=False)
+    sa, la = xp.astype(a._sign, work, copy=False), xp.astype(a.logabs, work, copy=False)
+    sb, lb = xp.astype(b._sign, work, copy=False), xp.astype(b.logabs, work, copy=False)
     k = a.shape[-1]
     shape = (*_broadcast_shape(a.shape[:-2], b.shape[:-2]), a.shape[-2], b.shape[-1])
     if k == 0 or math.prod(shape) == 0:  # the empty sum is zero; or no entries

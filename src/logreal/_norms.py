@@ -298,7 +298,7 @@ def _logreal_lognorm(x: LogReal, p: float, axis: Axis, keepdims: bool) -> Array:
         m = xp.min(xp.where(nan, math.inf, la), axis=axes, keepdims=True)
         out = xp.where(xp.any(nan, axis=axes, keepdims=True), math.nan, m)
     elif p == 0:
-        count = xp.sum(xp.astype(x.sign != 0, la.dtype), axis=axes, keepdims=True)
+        count = xp.sum(xp.astype(x._sign != 0, la.dtype), axis=axes, keepdims=True)
         with np.errstate(divide="ignore"):  # IEEE: log 0 = -inf, x / 0 = inf
             out = xp.log(count)
     else:

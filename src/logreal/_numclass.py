@@ -49,7 +49,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ._backend import Array, Namespace, Slots, default_float, namespace, unwrap, writable
+from ._backend import (
+    Array,
+    Namespace,
+    Slots,
+    as_sign,
+    default_float,
+    namespace,
+    unwrap,
+    widened,
+    writable,
+)
 from ._exact import frexp, ldexp, two_sum_err
 from ._logreal import LogReal
 from ._special import canonical, signed_logsum
@@ -503,7 +513,8 @@ class Log:
 
     def lift(self, src: Any, a: int, b: int) -> Logs:
         if isinstance(src, LogReal):
-            return src.sign[a:b, ...], src.logabs[a:b, ...], None
+            la = src.logabs[a:b, ...]
+            return widened(src._sign[a:b, ...], la, self.xp), la, None
         xp = self.xp
         v = xp.astype(src[a:b, ...], self.dtype, copy=False)
         with np.errstate(divide="ignore"):  # IEEE: log 0 = -inf, x / 0 = inf
@@ -653,7 +664,8 @@ class Log:
         shape = (n, *self.rest)
         if self.real_io:
             return writable(xp.empty(shape, dtype=self.dtype), xp)
-        return tuple(writable(xp.empty(shape, dtype=self.dtype), xp) for _ in "sl")
+        # The signs as a LogReal stores them (float32), the logs in the dtype.
+        return tuple(writable(xp.empty(shape, dtype=t), xp) for t in (xp.float32, self.dtype))
 
     def store(self, out: Any, i: int, j: int, st: Logs, check: bool = False) -> bool:
         s, la = self._finish(st)
@@ -661,12 +673,13 @@ class Log:
             with np.errstate(over="ignore"):  # IEEE: overflow gives inf
                 out[i:j, ...] = s * self.xp.exp(la)
             return not check
-        out[0][i:j, ...] = s
+        out[0][i:j, ...] = as_sign(s)
         out[1][i:j, ...] = la
         return True
 
     def load(self, out: Any, i: int, j: int) -> Logs:
-        return out[0][i:j, ...], out[1][i:j, ...], None
+        la = out[1][i:j, ...]
+        return widened(out[0][i:j, ...], la, self.xp), la, None
 
     def stash(self, out: Any, i: int, j: int, seed: Any) -> bool:
         return False  # every store is exact: nothing to keep
@@ -845,7 +858,7 @@ class Op:
         shape = (n, *tuple(proto.shape[1:]))
         if isinstance(proto, LogReal):
             xp = proto._xp
-            s, la = (writable(xp.empty(shape, dtype=proto.dtype), xp) for _ in "sl")
+            s, la = (writable(xp.empty(shape, dtype=t), xp) for t in (xp.float32, proto.dtype))
             # On an immutable namespace the two components are kept apart.
             return (s, la) if isinstance(s, Slots) else LogReal._new(s, la)
         xp = namespace(proto)
@@ -854,7 +867,7 @@ class Op:
     def store(self, out: Any, i: int, j: int, st: Any, check: bool = False) -> bool:
         if isinstance(out, tuple):
             st = LogReal(st)
-            out[0][i:j, ...] = st.sign
+            out[0][i:j, ...] = st._sign
             out[1][i:j, ...] = st.logabs
         else:
             out[i:j, ...] = st
@@ -895,7 +908,7 @@ def _flip(a: Any) -> Any:
     """``a`` reversed along axis 0 (PyTorch takes no negative slice step)."""
     if isinstance(a, LogReal):
         xp = a._xp
-        return LogReal._new(xp.flip(a.sign, axis=0), xp.flip(a.logabs, axis=0))
+        return LogReal._new(xp.flip(a._sign, axis=0), xp.flip(a.logabs, axis=0))
     return namespace(a).flip(a, axis=0)
 
 

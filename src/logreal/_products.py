@@ -138,7 +138,7 @@ def _compiled(plan: _Plan, mode: int, reverse: bool = False) -> Any:
         return _products_fast.real(cls.xp, plan.user, plan.axis, mode, reverse)
     if isinstance(cls, Log) and not cls.real_io:
         x = plan.user
-        out = _products_fast.log(cls.xp, x.sign, x.logabs, plan.axis, mode, reverse, cls.rows)
+        out = _products_fast.log(cls.xp, x._sign, x.logabs, plan.axis, mode, reverse, cls.rows)
         return None if out is None else LogReal._new(*out)
     return None
 

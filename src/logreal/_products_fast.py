@@ -42,7 +42,7 @@ import math
 import numpy as np
 
 from . import _numba
-from ._backend import Array, Namespace
+from ._backend import SIGN_DTYPE, Array, Namespace
 
 __all__ = ["EXCLUSIVE", "INCLUSIVE", "LOO", "lanes", "log", "real"]
 
@@ -121,7 +121,7 @@ def log(
     s3, l3 = lanes(sign, axis), lanes(logabs, axis)
     if s3 is None or l3 is None:
         return None
-    out_s = np.empty(logabs.shape, dtype=logabs.dtype)
+    out_s = np.empty(logabs.shape, dtype=SIGN_DTYPE)
     out_l = np.empty(logabs.shape, dtype=logabs.dtype)
     os3, ol3 = _lanes_of(out_s, axis), _lanes_of(out_l, axis)
     fn(s3, l3, os3, ol3, mode == LOO, mode == EXCLUSIVE, reverse, rows)

@@ -82,7 +82,7 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     """
     if isinstance(x, LogReal):
         axes = normalize_axis(axis, x.ndim)
-        return LogReal._new(*signed_sum(x.sign, x.logabs, axes, keepdims, x._xp))
+        return LogReal._new(*signed_sum(x._sign, x.logabs, axes, keepdims, x._xp))
     a = as_float(_real(x))  # integers and bools become float64: no wrap-around
     xp = namespace(a)
     with _ieee():
@@ -108,7 +108,7 @@ def prod(x: Any, axis: Axis = None, keepdims: bool = False) -> Any:
     if isinstance(x, LogReal):
         xp = x._xp
         axes = normalize_axis(axis, x.ndim)
-        sign = xp.prod(x.sign, axis=axes, keepdims=keepdims)
+        sign = xp.prod(x._sign, axis=axes, keepdims=keepdims)  # exact in float32
         logabs = _compensated_sum(x.logabs, axes, keepdims, xp)
         return LogReal._new(*canonical(sign, logabs, xp))
     a = as_float(_real(x))  # integers and bools become float64: no wrap-around
@@ -320,7 +320,7 @@ def where(cond: Any, x: Any, y: Any) -> Any:
     assert isinstance(like, LogReal)
     a, b = _lift(x, like), _lift(y, like)
     dtype = xp.result_type(a.dtype, b.dtype)
-    sign = xp.where(c, xp.astype(a.sign, dtype), xp.astype(b.sign, dtype))
+    sign = xp.where(c, a._sign, b._sign)
     logabs = xp.where(c, xp.astype(a.logabs, dtype), xp.astype(b.logabs, dtype))
     return LogReal._new(sign, logabs)
 
@@ -336,7 +336,7 @@ def _assemble(join: Callable[..., Array], xs: Sequence[object], axis: int) -> An
     parts = [_lift(x, like) for x in xs]
     xp = namespace(*(p.logabs for p in parts))
     dtype = xp.result_type(*(p.dtype for p in parts))
-    signs = [xp.astype(p.sign, dtype) for p in parts]
+    signs = [p._sign for p in parts]
     logs = [xp.astype(p.logabs, dtype) for p in parts]
     return LogReal._new(join(xp, signs, axis), join(xp, logs, axis))
 

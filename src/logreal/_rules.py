@@ -77,7 +77,7 @@ def _transpose_raw(x: Any, axes: tuple[int, ...]) -> Any:
 def _broadcast_raw(x: Any, shape: tuple[int, ...]) -> Any:
     if isinstance(x, LogReal):
         xp = x._xp
-        return LogReal._new(xp.broadcast_to(x.sign, shape), xp.broadcast_to(x.logabs, shape))
+        return LogReal._new(xp.broadcast_to(x._sign, shape), xp.broadcast_to(x.logabs, shape))
     xp = _xp(x)
     return xp.broadcast_to(xp.asarray(x), shape)
 

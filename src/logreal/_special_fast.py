@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import _numba
-from ._backend import Array, normalize_axis
+from ._backend import SIGN_DTYPE, Array, normalize_axis
 
 __all__ = ["logsum", "logsum_split", "logsumexp"]
 
@@ -44,7 +44,7 @@ def logsum(
     None where it does not apply (not NumPy float, kernels off, extreme weights).
     ``w`` may be None (all weights 1)."""
     fn = _numba.kernel("signed_logsum", np, lg) if isinstance(lg, np.ndarray) else None
-    if fn is None or (w is not None and (not isinstance(w, np.ndarray) or w.dtype != lg.dtype)):
+    if fn is None or (w is not None and not _weights_fit(w, lg)):
         return None
     rows = _read_only(_rows(lg, axes))
     weights = None if w is None else _read_only(_rows(np.broadcast_to(w, lg.shape), axes))
@@ -56,6 +56,11 @@ def logsum(
     if not keepdims:
         shape = tuple(n for i, n in enumerate(lg.shape) if i not in axes)
     return sign.reshape(shape), logabs.reshape(shape)
+
+
+def _weights_fit(w: Any, lg: np.ndarray) -> bool:
+    """NumPy weights of ``lg``'s dtype, or stored (float32) signs."""
+    return isinstance(w, np.ndarray) and w.dtype in (lg.dtype, SIGN_DTYPE)
 
 
 def logsumexp(a: Any, axis: Any, b: Any, keepdims: bool) -> tuple[Array, Array] | None:
@@ -73,7 +78,7 @@ def logsum_split(w: np.ndarray, lg: np.ndarray, axes: tuple[int, ...]) -> tuple[
     ``logabs = m + t`` not yet rounded into one float: partial sums that merge
     (Dask chunks) without that rounding.  None where the kernel does not apply."""
     fn = _numba.kernel("logsum_split", np, lg)
-    if fn is None or w.dtype != lg.dtype:
+    if fn is None or not _weights_fit(w, lg):
         return None
     rows = _rows(lg, axes)
     weights = _rows(np.broadcast_to(w, lg.shape), axes)

@@ -6,7 +6,8 @@ against it.  This module does not import Numba: :func:`kernel` imports the
 kernel's module (and with it Numba) on first use, and answers None, so the
 caller takes the portable path, when
 
-* the input is not a NumPy float32/float64 array,
+* the input is not a NumPy float32/float64 array (the last array passed is the
+  data; the others share its dtype or are float32, as a LogReal's signs are),
 * ``LOGREAL_KERNELS=portable`` is set, or the code runs inside :func:`portable`,
 * the input has fewer than :data:`MIN_SIZE` elements (``LOGREAL_KERNEL_MIN_SIZE``
   overrides it): below that the portable code costs at most about 0.2 ms more
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import Array, Namespace, is_numpy
+from .._backend import SIGN_DTYPE, Array, Namespace, is_numpy
 
 __all__ = ["KERNELS", "MIN_SIZE", "available", "enabled", "kernel", "portable"]
 
@@ -120,10 +121,10 @@ def kernel(name: str, xp: Namespace, *arrays: Array) -> Callable[..., Any] | Non
     """The compiled kernel ``name`` if it applies to these arrays, else None."""
     if not _state["enabled"] or not is_numpy(xp):
         return None
-    dtype = arrays[0].dtype
+    dtype = arrays[-1].dtype
     if dtype.kind != "f" or dtype.itemsize not in (4, 8) or not dtype.isnative:
         return None
-    if any(a.dtype != dtype for a in arrays):
+    if any(a.dtype != dtype and a.dtype != SIGN_DTYPE for a in arrays):
         return None
     module, function, adapter = KERNELS[name]
     if _work(adapter, arrays) < _state["min_size"]:
@@ -152,12 +153,13 @@ def _flat(a: np.ndarray) -> np.ndarray:
 
 
 def _elementwise(fn: Callable[..., None]) -> Callable[..., tuple[Array, Array]]:
-    """Two outputs of the broadcast shape from one pass over flat views."""
+    """(sign, logabs) of the broadcast shape from one pass over flat views of
+    (sign, logabs, sign, logabs)."""
 
     def run(*arrays: Array) -> tuple[Array, Array]:
         shape = np.broadcast_shapes(*(a.shape for a in arrays))
         flat = [_flat(np.broadcast_to(a, shape)) for a in arrays]
-        out = (np.empty(shape, arrays[0].dtype), np.empty(shape, arrays[0].dtype))
+        out = (np.empty(shape, SIGN_DTYPE), np.empty(shape, arrays[-1].dtype))
         fn(*flat, out[0].reshape(-1), out[1].reshape(-1))
         return out
 
@@ -182,11 +184,12 @@ def _reduce(fn: Callable[..., None]) -> Callable[..., Any]:
 
 
 def _scan(fn: Callable[..., None]) -> Callable[..., tuple[Array, Array]]:
-    """Scans along the last axis: outputs of the input's shape."""
+    """Scans of (sign, logabs) along the last axis: (sign, logabs) of the
+    input's shape."""
 
     def run(*arrays: Array) -> tuple[Array, Array]:
         rows = [_rows(a) for a in arrays]
-        out = (np.empty_like(rows[0]), np.empty_like(rows[0]))
+        out = (np.empty(rows[-1].shape, SIGN_DTYPE), np.empty_like(rows[-1]))
         fn(*rows, *out)
         return out[0].reshape(arrays[0].shape), out[1].reshape(arrays[0].shape)
 

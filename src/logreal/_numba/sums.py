@@ -138,10 +138,11 @@ W_HI, W_LO = 2.0**500, 2.0**-500
 
 @helper
 def _weight(w, i):  # type: ignore[no-untyped-def]
-    """``w[i]``, or 1 where the weights are None (compiled apart, no branch)."""
+    """``w[i]`` in float64 (float32 signs are widened), or 1 where the weights
+    are None (compiled apart, no branch)."""
     if w is None:
         return 1.0
-    return w[i]
+    return np.float64(w[i])
 
 
 @helper
