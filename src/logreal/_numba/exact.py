@@ -24,7 +24,6 @@ __all__ = [
     "fma",
     "from_bits",
     "pow2",
-    "prefetch",
     "scale2",
     "two_sum_err",
 ]
@@ -63,38 +62,6 @@ def fma(typingctx, a, b, c):  # type: ignore[no-untyped-def]
 
     f8 = types.float64
     return f8(f8, f8, f8), codegen
-
-
-@intrinsic
-def prefetch(typingctx, arr, i):  # type: ignore[no-untyped-def]
-    """Ask for the cache line of ``arr[i]`` (llvm.prefetch; no effect on values)."""
-
-    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
-        arrty = sig.args[0]
-        ary = context.make_array(arrty)(context, builder, value=args[0])
-        ptr = cgutils.get_item_pointer2(
-            context,
-            builder,
-            data=ary.data,
-            shape=cgutils.unpack_tuple(builder, ary.shape),
-            strides=cgutils.unpack_tuple(builder, ary.strides),
-            layout=arrty.layout,
-            inds=[args[1]],
-            wraparound=False,
-            boundscheck=False,
-        )
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fn = cgutils.get_or_insert_function(
-            builder.module,
-            ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
-            "llvm.prefetch.p0",
-        )
-        read, keep, data = ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)
-        builder.call(fn, [builder.bitcast(ptr, i8p), read, keep, data])
-        return context.get_dummy_value()
-
-    return types.void(arr, types.intp), codegen
 
 
 @helper

@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from ._jit import helper, inline, kernel
-from .exact import bits, dd_add, exponent, fma, from_bits, pow2, prefetch, scale2
+from .exact import bits, dd_add, exponent, fma, from_bits, pow2, scale2
 
 __all__ = ["count", "extreme", "p1", "p2", "power"]
 
@@ -238,8 +238,6 @@ def p12(x, p, block, big_g, low, scale, hi, lo, nan, inf):  # type: ignore[no-un
         has_inf = False
         for b0 in range(0, n, block):
             b1 = min(b0 + block, n)
-            for q in range(b1, min(b1 + block, n), 8):  # the next block, 8 per line
-                prefetch(row, q)
             fits = False
             acc, rest = 0.0, 0.0
             if g != _NO:
