@@ -50,7 +50,7 @@ __all__ = ["cumprod", "leave_one_out", "prod_grad", "wants"]
 def wants(*xs: Any) -> bool:
     """Whether any argument is a Dask array or a LogReal of Dask arrays."""
     for x in xs:
-        parts = (x.sign, x.logabs) if isinstance(x, LogReal) else (x,)
+        parts = (x._sign, x.logabs) if isinstance(x, LogReal) else (x,)
         if any(array_api_compat.is_dask_array(p) for p in parts):
             return True
     return False
