@@ -163,6 +163,16 @@ def test_logsum_kernel_matches_portable(dtype):
         want = lr.logsumexp(a, b=b, return_sign=True)
     assert got[1] == want[1]
     np.testing.assert_array_max_ulp(got[0], want[0], 2)
+    # float32 weights beside float64 terms: the kernel reads them as it reads a
+    # LogReal's stored signs (widened, exactly), as NumPy's promotion would.
+    a64 = np.random.default_rng(3).normal(0.0, 30.0, 9000)
+    b32 = np.resize(b, a64.shape).astype(np.float32)
+    assert _numba.kernel("signed_logsum", np, a64) is not None
+    got = lr.logsumexp(a64, b=b32, return_sign=True)
+    with _numba.portable():
+        want = lr.logsumexp(a64, b=b32.astype(np.float64), return_sign=True)
+    assert got[1] == want[1] and np.asarray(got[0]).dtype == np.float64
+    np.testing.assert_array_max_ulp(got[0], want[0], 2)
 
 
 @pytest.mark.parametrize("op", [np.add, np.subtract, np.multiply, np.divide])
