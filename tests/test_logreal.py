@@ -287,6 +287,19 @@ def test_signs_are_stored_in_float32_and_read_in_the_value_dtype(dtype, portable
         assert x.sign[5] != 0
 
 
+def test_float16_values_stay_float16_beside_float32_signs():
+    # float32 signs times float16 values would promote to float32.
+    h = np.array([0.5, -2.0, 0.0], dtype=np.float16)
+    x = LogReal(h)
+    assert x._sign.dtype == np.float32 and x.sign.dtype == np.float16
+    for real in (x.to_real(), np.asarray(x), (2.0**x).to_real(), (x ** LogReal(h)).to_real()):
+        assert real.dtype == np.float16
+    np.testing.assert_array_equal(x.to_real(), h)
+    g = lr.grad(lambda v: lr.sum(LogReal(v) * LogReal(v)).to_real())(np.abs(h))
+    assert g.dtype == np.float16
+    np.testing.assert_array_equal(g, 2 * np.abs(h))
+
+
 def test_kernels_read_stored_signs_directly():
     # The compiled arithmetic takes float32 signs beside float64 logs (no copies).
     from logreal import _numba

@@ -291,8 +291,11 @@ class LogReal:
         >>> lr.exp([1000.0, -800.0, -745.0]).to_real()
         array([    inf, 0.e+000, 5.e-324])
         """
+        xp, sign, logabs = self._xp, self._sign, self._logabs
+        if xp.result_type(sign.dtype, logabs.dtype) != logabs.dtype:  # float16, bfloat16
+            sign = widened(sign, logabs, xp)  # else the float32 signs would promote the values
         with np.errstate(over="ignore"):  # beyond float range: +-inf, as documented
-            return self._sign * self._xp.exp(self._logabs)
+            return sign * xp.exp(logabs)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         out = np.asarray(self.to_real())
