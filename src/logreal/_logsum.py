@@ -29,7 +29,7 @@ from collections.abc import Callable
 import numpy as np
 
 from . import _dask, _numba, _special_fast
-from ._backend import Array, Namespace, is_numpy
+from ._backend import Array, Namespace, is_numpy, widened
 from ._exact import frexp, int_like, ln2_parts, two_diff, two_sum
 
 __all__ = [
@@ -241,13 +241,16 @@ def signed_logsum(
 
     ``quick(lg, w, axes, keepdims, xp)``, where given, runs before the exact
     portable sum and may answer instead of it (``logsumexp``'s proven fast
-    pass, which lives above this module).
+    pass, which lives above this module).  ``w`` may be a LogReal's stored
+    (float32) signs: the compiled kernel reads them as they are, every other
+    path as numbers in ``lg``'s dtype.
     """
-    if _dask.is_dask(lg):  # lazily, chunk by chunk
-        return _dask.logsum(w, lg, axes, keepdims)
     fused = _special_fast.logsum(w, lg, axes, keepdims)
     if fused is not None:  # the compiled kernel: the same rounds, one pass each
         return fused
+    w = widened(w, lg, xp)
+    if _dask.is_dask(lg):  # lazily, chunk by chunk
+        return _dask.logsum(w, lg, axes, keepdims)
     fast = None if quick is None else quick(lg, w, axes, keepdims, xp)
     if fast is not None:
         return fast

@@ -34,7 +34,6 @@ from ._backend import (
     namespace,
     normalize_axis,
     scalar_out,
-    widened,
 )
 from ._exact import two_diff
 from ._logsum import (
@@ -360,13 +359,7 @@ def signed_sum(
 ) -> tuple[Array, Array]:
     """(sign, logabs) of ``sum(w e**lg)`` over ``axes`` for a LogReal's signs
     ``w``: :func:`signed_logsum`, whose portable path first tries the fast
-    pass where its bound holds on long slices.  The compiled kernel reads
-    stored (float32) signs as they are; the other paths get them in ``lg``'s
-    dtype."""
-    fused = _special_fast.logsum(w, lg, axes, keepdims)
-    if fused is not None:
-        return fused
-    w = widened(w, lg, xp)
+    pass where its bound holds on long slices."""
     return signed_logsum(w, lg, axes, keepdims, xp, quick=_where_proven)
 
 
